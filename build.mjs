@@ -1,0 +1,16 @@
+// Bundles the library to dist/index.js (ESM, Node 20 and browsers). Types come from `tsc -p tsconfig.build.json`.
+// Node-only modules (node:fs, node:worker_threads, webgpu) are loaded lazily behind runtime checks, so the same
+// bundle works in a browser.
+import { build } from 'esbuild';
+
+await build({
+  entryPoints: ['index.ts'],
+  outfile: 'dist/index.js',
+  bundle: true,
+  format: 'esm',
+  platform: 'neutral',
+  target: 'es2022',
+  sourcemap: true,
+  external: ['node:*', 'webgpu'],
+  logLevel: 'warning',
+});

@@ -1,0 +1,71 @@
+// Matrix products with torch.matmul's rules: 1-D operands are promoted and the added dim removed, batch
+// dimensions broadcast. Everything funnels into one batched kernel [B,M,K]·[B,K,N]; broadcasting and
+// batch flattening are recorded views, so their gradients come from views.ts.
+import { Tensor } from '../tensor';
+import { record } from '../autograd';
+import { broadcastShapes, fmtShape, numel } from '../shape';
+import { backendOf, checkFloat, checkTensor, wrap } from './util';
+import { expand, reshape, squeeze, transpose, unsqueeze } from './views';
+import { add } from './elementwise';
+
+/** [B,M,K]·[B,K,N] with the gradient rule dA = dY·Bᵀ, dB = Aᵀ·dY. */
+export function bmm(a: Tensor, b: Tensor): Tensor {
+  checkTensor(a, 'bmm', 'input');
+  checkTensor(b, 'bmm', 'mat2');
+  if (a.rank !== 3 || b.rank !== 3) throw new Error(`bmm: expected 3-D tensors, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
+  if (a.shape[0] !== b.shape[0] || a.shape[2] !== b.shape[1]) {
+    throw new Error(`bmm: shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)} cannot be multiplied (need [B,M,K] and [B,K,N])`);
+  }
+  if (a.dtype !== b.dtype) throw new TypeError(`bmm: dtypes differ (${a.dtype} and ${b.dtype})`);
+  checkFloat(a, 'bmm', 'input');
+  const backend = backendOf('bmm', ['input', a], ['mat2', b]);
+  const y = wrap(backend.matmul(a, b), [a.shape[0], a.shape[1], b.shape[2]], a.dtype);
+  return record('matmul', [a, b], y, (g, needs) => [
+    needs[0] ? bmm(g, transpose(b, 1, 2)) : null,
+    needs[1] ? bmm(transpose(a, 1, 2), g) : null,
+  ], [a, b]);
+}
+
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  checkTensor(a, 'matmul', 'input');
+  checkTensor(b, 'matmul', 'other');
+  if (a.rank === 0 || b.rank === 0) {
+    throw new Error(`matmul: both arguments need at least one dimension, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
+  }
+  const a2 = a.rank === 1 ? unsqueeze(a, 0) : a;
+  const b2 = b.rank === 1 ? unsqueeze(b, -1) : b;
+  const [M, K] = a2.shape.slice(-2);
+  const [K2, N] = b2.shape.slice(-2);
+  if (K !== K2) {
+    throw new Error(`matmul: shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)} cannot be multiplied (${K} vs ${K2} in the contracted dimension)`);
+  }
+  const batch = broadcastShapes(a2.shape.slice(0, -2), b2.shape.slice(0, -2), 'matmul (batch dimensions)');
+  const B = numel(batch);
+  const a3 = reshape(expand(a2, [...batch, M, K]), [B, M, K]);
+  const b3 = reshape(expand(b2, [...batch, K, N]), [B, K, N]);
+  let y = reshape(bmm(a3, b3), [...batch, M, N]);
+  if (a.rank === 1) y = squeeze(y, -2);
+  if (b.rank === 1) y = squeeze(y, -1);
+  return y;
+}
+
+/** y = x·Wᵀ + b with weight [out, in], as torch.nn.functional.linear. */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  checkTensor(x, 'linear', 'input');
+  checkTensor(weight, 'linear', 'weight');
+  if (weight.rank !== 2) throw new Error(`linear: weight must be 2-D [out_features, in_features], got ${fmtShape(weight.shape)}`);
+  if (x.rank === 0 || x.shape[x.rank - 1] !== weight.shape[1]) {
+    throw new Error(`linear: input's last dimension must equal in_features = ${weight.shape[1]}, got input ${fmtShape(x.shape)} and weight ${fmtShape(weight.shape)}`);
+  }
+  if (bias) {
+    checkTensor(bias, 'linear', 'bias');
+    if (bias.rank !== 1 || bias.shape[0] !== weight.shape[0]) {
+      throw new Error(`linear: bias must be [${weight.shape[0]}], got ${fmtShape(bias.shape)}`);
+    }
+  }
+  // Flatten leading dims so the weight is shared (stride-0 batch) rather than copied per batch.
+  const lead = x.shape.slice(0, -1);
+  const x2 = reshape(x, [1, numel(lead), weight.shape[1]]);
+  const y = reshape(bmm(x2, unsqueeze(transpose(weight, 0, 1), 0)), [...lead, weight.shape[0]]);
+  return bias ? add(y, bias) : y;
+}
