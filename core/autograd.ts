@@ -5,7 +5,7 @@
 // grad() computes only what the requested inputs need: nodes that do not lead to a requested tensor are
 // never visited, inputs that do not lead to one get no gradient, and the walk stops at the requested
 // tensors. For Grad-CAM this means no weight gradients and nothing below the hooked layer.
-import { Tensor } from './tensor';
+import { Tensor, withSavedTensors } from './tensor';
 import type { GradHook } from './tensor';
 import { isGradEnabled, noGrad } from './grad-mode';
 import { fmtShape, shapesEqual } from './shape';
@@ -88,8 +88,12 @@ export interface GradOptions {
 
 function defaultGrad(out: Tensor, what: string, i: number, given: Tensor | null | undefined): Tensor {
   if (given) {
+    if (!(given instanceof Tensor)) throw new TypeError(`${what}: ${what === 'backward' ? 'gradOutput' : `gradOutputs[${i}]`} must be a Tensor`);
+    given.assertAlive(`${what}: ${what === 'backward' ? 'gradOutput' : `gradOutputs[${i}]`}`);
     if (!shapesEqual(given.shape, out.shape)) {
-      throw new Error(`${what}: gradOutputs[${i}] has shape ${fmtShape(given.shape)} but output ${i} has shape ${fmtShape(out.shape)}`);
+      const arg = what === 'backward' ? 'gradOutput' : `gradOutputs[${i}]`;
+      const of = what === 'backward' ? 'the output' : `output ${i}`;
+      throw new Error(`${what}: ${arg} has shape ${fmtShape(given.shape)} but ${of} has shape ${fmtShape(out.shape)}`);
     }
     return given;
   }
@@ -189,7 +193,8 @@ function walk(what: string, outputs: readonly Tensor[], gradOutputs: readonly Te
     }
     autogradStats.backwardCalls++;
     autogradStats.byOp.set(node.name, (autogradStats.byOp.get(node.name) ?? 0) + 1);
-    const inGrads = node.backward(g, needs);
+    const gradOut = g;
+    const inGrads = withSavedTensors(() => node.backward(gradOut, needs));
     for (let i = 0; i < node.inputs.length; i++) {
       const gi = inGrads[i];
       if (!needs[i] || !gi) continue;
@@ -246,8 +251,10 @@ export function backward(output: Tensor, gradOutput?: Tensor, opts: { retainGrap
     const results = walk('backward', [output], [g0], null, opts.retainGraph ?? false);
     for (const [leaf, g] of results) {
       if (!(leaf instanceof Tensor)) continue;
-      const next = leaf.grad ? addTensors(leaf.grad, g) : g === g0 ? g.detach() : g;
-      if (leaf.grad && leaf.grad !== next) leaf.grad.dispose();
+      // A fresh view even for a new gradient: rules may hand the same tensor (or the caller's gradOutput)
+      // to several leaves, and disposing one leaf's .grad must not dispose another's.
+      const next = leaf.grad ? addTensors(leaf.grad, g) : g.detach();
+      if (leaf.grad) leaf.grad.dispose();
       leaf.grad = keep(next);
     }
   }));
@@ -279,7 +286,7 @@ export function grad(outputs: Tensor | readonly Tensor[], inputs: Tensor | reado
         if (opts.allowUnused) return null;
         throw new Error(`grad: inputs[${i}] (shape ${fmtShape(t.shape)}) was not used to compute the outputs; pass allowUnused: true to get null`);
       }
-      return g;
+      return g.detach(); // distinct tensors, even where a rule passed one gradient to several inputs
     });
   }));
 }

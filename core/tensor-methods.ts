@@ -7,6 +7,8 @@ import * as ew from './ops/elementwise';
 import * as red from './ops/reduce';
 import * as vw from './ops/views';
 import * as mm from './ops/matmul';
+import * as sm from './ops/softmax';
+import * as ix from './ops/indexing';
 import type { ValuesIndices, VarOptions } from './ops/reduce';
 
 type Operand = Tensor | number;
@@ -74,6 +76,10 @@ declare module './tensor' {
     slice(dim: number, start?: number, end?: number | null, step?: number): Tensor;
     narrow(dim: number, start: number, length: number): Tensor;
     select(dim: number, index: number): Tensor;
+    softmax(dim: number): Tensor;
+    logSoftmax(dim: number): Tensor;
+    gather(dim: number, index: Tensor): Tensor;
+    indexSelect(dim: number, index: Tensor): Tensor;
   }
 }
 
@@ -152,3 +158,7 @@ P.flip = function (d) { return vw.flip(this, d); };
 P.slice = function (d, s, e, st) { return vw.slice(this, d, s, e, st); };
 P.narrow = function (d, s, l) { return vw.narrow(this, d, s, l); };
 P.select = function (d, i) { return vw.select(this, d, i); };
+P.softmax = function (d) { return sm.softmax(this, d); };
+P.logSoftmax = function (d) { return sm.logSoftmax(this, d); };
+P.gather = function (d, i) { return ix.gather(this, d, i); };
+P.indexSelect = function (d, i) { return ix.indexSelect(this, d, i); };

@@ -22,6 +22,19 @@ export interface HookHandle {
 
 let nextId = 1;
 
+/** > 0 while autograd runs a backward rule: the tensors an op saved stay usable after dispose(). */
+let savedAccess = 0;
+
+/** Runs fn (a backward rule) with disposed tensors that are still saved for backward readable. */
+export function withSavedTensors<T>(fn: () => T): T {
+  savedAccess++;
+  try {
+    return fn();
+  } finally {
+    savedAccess--;
+  }
+}
+
 export class Tensor implements View {
   readonly __isTensor = true;
   readonly id = nextId++;
@@ -119,7 +132,7 @@ export class Tensor implements View {
   }
 
   assertAlive(what: string): void {
-    if (this._disposed) throw this.disposedError(what);
+    if (this._disposed && !(savedAccess > 0 && this._savedBy > 0)) throw this.disposedError(what);
   }
 
   private disposedError(what: string): Error {

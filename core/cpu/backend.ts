@@ -119,8 +119,10 @@ export const cpuBackend: Backend = {
     const src = contiguousData(x);
     const out = arrayFor(x.dtype, src.length);
     for (let i = 0; i < src.length; i++) {
+      // min(max(v, lo), hi): when lo > hi every element becomes hi, as torch.clamp
       const v = src[i];
-      out[i] = v !== v ? v : v < lo ? lo : v > hi ? hi : v;
+      const m = v < lo ? lo : v;
+      out[i] = v !== v ? v : m > hi ? hi : m;
     }
     return store(out, x.dtype);
   },

@@ -89,7 +89,8 @@ function viewAs(t: Tensor, shape: readonly number[]): View {
   return { storage: t.storage, shape, strides, offset: t.offset, dtype: t.dtype };
 }
 
-type BinaryRule = (g: Tensor, a: Tensor, b: Tensor, y: Tensor) => [Tensor | null, Tensor | null];
+/** Gradients for (a, b); `needs` says which are wanted, so a rule can skip work (e.g. weight gradients). */
+type BinaryRule = (g: Tensor, a: Tensor, b: Tensor, y: Tensor, needs: readonly boolean[]) => [Tensor | null, Tensor | null];
 
 function binary(op: BinaryOp, name: string, a: Operand, b: Operand, rule: BinaryRule | null, scalarRule?: {
   left?: (g: Tensor, x: Tensor, s: number, y: Tensor) => Tensor; // d/dx of op(x, s)
@@ -122,7 +123,7 @@ function binary(op: BinaryOp, name: string, a: Operand, b: Operand, rule: Binary
   const [sa, sb] = [ta.shape, tb.shape];
   const A = ta, B = tb;
   return record(name, [A, B], y, (g, needs) => {
-    const [ga, gb] = rule(g, A, B, y);
+    const [ga, gb] = rule(g, A, B, y, needs);
     return [needs[0] && ga ? sumToShape(ga, sa) : null, needs[1] && gb ? sumToShape(gb, sb) : null];
   }, [A, B, y]);
 }
@@ -132,7 +133,7 @@ export function add(a: Operand, b: Operand): Tensor {
 }
 
 export function sub(a: Operand, b: Operand): Tensor {
-  return binary('sub', 'sub', a, b, (g) => [g, neg(g)], { left: (g) => g, right: (g) => neg(g) });
+  return binary('sub', 'sub', a, b, (g, _a, _b, _y, needs) => [g, needs[1] ? neg(g) : null], { left: (g) => g, right: (g) => neg(g) });
 }
 
 /** s - x. */
@@ -141,44 +142,50 @@ export function rsub(x: Tensor, s: number): Tensor {
 }
 
 export function mul(a: Operand, b: Operand): Tensor {
-  return binary('mul', 'mul', a, b, (g, a, b) => [mul(g, b), mul(g, a)], {
+  return binary('mul', 'mul', a, b, (g, a, b, _y, needs) => [needs[0] ? mul(g, b) : null, needs[1] ? mul(g, a) : null], {
     left: (g, _x, s) => mul(g, s),
     right: (g, _x, s) => mul(g, s),
   });
 }
 
 export function div(a: Operand, b: Operand): Tensor {
-  return binary('div', 'div', a, b, (g, a, b) => [div(g, b), neg(div(mul(g, a), mul(b, b)))], {
+  return binary('div', 'div', a, b, (g, a, b, _y, needs) => [
+    needs[0] ? div(g, b) : null,
+    needs[1] ? neg(div(mul(g, a), mul(b, b))) : null,
+  ], {
     left: (g, _x, s) => div(g, s),
     right: (g, x, s) => neg(div(mul(g, s), mul(x, x))),
   });
 }
 
-/** a ** b. Gradients as torch: zero exponent gives zero gradient; d/db is 0 where a == 0 and b >= 0. */
+/** a ** b. Gradients as torch: zero exponent gives zero gradient (also at a == 0); d/db is 0 where
+ *  a == 0 and b >= 0 (and g·y·log 0 = ∓inf where a == 0 and b < 0). */
 export function pow(a: Operand, b: Operand): Tensor {
-  return binary('pow', 'pow', a, b, (g, a, b, y) => {
-    const ga = mul(g, mul(b, pow(a, sub(b, 1))));
-    const gbRaw = mul(g, mul(y, log(a)));
-    const gb = where(logicalAnd(eq(a, 0), ge(b, 0)), 0, gbRaw);
+  return binary('pow', 'pow', a, b, (g, a, b, y, needs) => {
+    const ga = needs[0] ? where(eq(b, 0), 0, mul(g, mul(b, pow(a, sub(b, 1))))) : null;
+    const gb = needs[1] ? where(logicalAnd(eq(a, 0), ge(b, 0)), 0, mul(g, mul(y, log(a)))) : null;
     return [ga, gb];
   }, {
     left: (g, x, s) => (s === 0 ? zerosLike(g) : mul(g, mul(pow(x, s - 1), s))),
-    right: (g, _x, s, y) => (s === 0 ? zerosLike(g) : mul(g, mul(y, Math.log(s)))),
+    right: (g, x, s, y) => (s === 0 ? where(ge(x, 0), 0, mul(g, mul(y, -Infinity))) : mul(g, mul(y, Math.log(s)))),
   });
 }
 
-/** Elementwise max; ties split the gradient equally between the inputs, as torch. */
+/** Elementwise max; ties split the gradient equally between the inputs, as torch. Where one side is
+ *  NaN neither loses, so both get the gradient (torch's masked_fill rule). */
 export function maximum(a: Tensor, b: Tensor): Tensor {
-  return binary('maximum', 'maximum', a, b, (g, a, b) => minMaxRule(g, gt(a, b), eq(a, b)));
+  return binary('maximum', 'maximum', a, b, (g, a, b, _y, needs) => minMaxRule(g, a, b, lt, gt, needs));
 }
 
 export function minimum(a: Tensor, b: Tensor): Tensor {
-  return binary('minimum', 'minimum', a, b, (g, a, b) => minMaxRule(g, lt(a, b), eq(a, b)));
+  return binary('minimum', 'minimum', a, b, (g, a, b, _y, needs) => minMaxRule(g, a, b, gt, lt, needs));
 }
 
-function minMaxRule(g: Tensor, aWins: Tensor, tie: Tensor): [Tensor, Tensor] {
-  const ga = mul(g, add(aWins, mul(tie, 0.5)));
-  return [ga, sub(g, ga)];
+type Cmp = (a: Tensor, b: Tensor) => Tensor;
+
+function minMaxRule(g: Tensor, a: Tensor, b: Tensor, aLoses: Cmp, bLoses: Cmp, needs: readonly boolean[]): [Tensor | null, Tensor | null] {
+  const shared = where(eq(a, b), mul(g, 0.5), g);
+  return [needs[0] ? where(aLoses(a, b), 0, shared) : null, needs[1] ? where(bLoses(a, b), 0, shared) : null];
 }
 
 // Comparisons return 0/1 masks in float32 (float64 for float64 inputs), so they multiply directly.

@@ -7,7 +7,8 @@ import { record } from '../autograd';
 import { fmtShape, normalizeDim, normalizeDims, numel, shapesEqual } from '../shape';
 import { checkTensor, wrap } from './util';
 import { expand, reshape } from './views';
-import { abs, add, cast, div, eq, exp, log, mul, sqrt, square, sub, where } from './elementwise';
+import { abs, add, cast, div, eq, exp, isnan, log, mul, sqrt, square, sub, where } from './elementwise';
+import { noGrad } from '../grad-mode';
 
 type Dims = number | readonly number[] | null | undefined;
 
@@ -76,7 +77,9 @@ export function prod(x: Tensor, dim?: number | null, keepDim = false): Tensor {
   }, [x, y]);
 }
 
-function amaxLike(op: 'max' | 'min', name: string, x: Tensor, dim: Dims, keepDim: boolean): Tensor {
+/** nanToNaNs: where the result is NaN, the gradient goes to the NaN inputs (torch's max()/min() without
+ *  dim); without it a NaN result gives NaN gradients (torch's amax/amin). */
+function amaxLike(op: 'max' | 'min', name: string, x: Tensor, dim: Dims, keepDim: boolean, nanToNaNs = false): Tensor {
   checkTensor(x, name, 'x');
   const axes = normalizeDims(dim, x.rank, `${name}: dim`);
   if (axes.some((a) => x.shape[a] === 0)) {
@@ -86,7 +89,7 @@ function amaxLike(op: 'max' | 'min', name: string, x: Tensor, dim: Dims, keepDim
   const inShape = x.shape;
   return record(name, [x], y, (g) => {
     const yk = spread(y, inShape, axes);
-    const mask = eq(x, yk);
+    const mask = nanToNaNs ? where(isnan(yk), isnan(x), eq(x, yk)) : eq(x, yk);
     const count = sum(mask, axes, true);
     return [mul(spread(g, inShape, axes), div(mask, count))];
   }, [x, y]);
@@ -107,7 +110,7 @@ export interface ValuesIndices {
 
 function maxMin(op: 'max' | 'min', x: Tensor, dim: number | undefined, keepDim: boolean): Tensor | ValuesIndices {
   const name = op;
-  if (dim === undefined || dim === null) return amaxLike(op, name, x, null, false);
+  if (dim === undefined || dim === null) return amaxLike(op, name, x, null, false, true);
   checkTensor(x, name, 'x');
   const d = normalizeDim(dim, x.rank, `${name}: dim`);
   if (x.rank > 0 && x.shape[d] === 0) throw new Error(`${name}: cannot reduce over a zero-size dimension (shape ${fmtShape(x.shape)})`);
@@ -180,8 +183,11 @@ export function variance(x: Tensor, dim?: Dims, opts: VarOptions = {}): Tensor {
   return div(sum(square(d), axes, opts.keepDim ?? false), Math.max(n - correction, 0));
 }
 
+/** sqrt(var); as torch, the gradient is 0 (not NaN) where the standard deviation is 0. */
 export function std(x: Tensor, dim?: Dims, opts: VarOptions = {}): Tensor {
-  return sqrt(variance(x, dim, opts));
+  const v = variance(x, dim, opts);
+  const y = noGrad(() => sqrt(v));
+  return record('std', [v], y, (g) => [where(eq(y, 0), 0, div(g, mul(y, 2)))], [y]);
 }
 
 export function logsumexp(x: Tensor, dim: number | readonly number[], keepDim = false): Tensor {

@@ -13,8 +13,7 @@ function view(x: Tensor, shape: readonly number[], strides: readonly number[], o
 /** A copy of x in row-major order, or x itself (as a new view) if already contiguous. */
 export function contiguous(x: Tensor): Tensor {
   checkTensor(x, 'contiguous', 'x');
-  if (x.isContiguous) return view(x, x.shape, contiguousStrides(x.shape), x.offset);
-  const y = wrap(x.backend.unary('copy', x), x.shape, x.dtype);
+  const y = x.isContiguous ? view(x, x.shape, contiguousStrides(x.shape), x.offset) : wrap(x.backend.unary('copy', x), x.shape, x.dtype);
   return record('contiguous', [x], y, (g) => [g]);
 }
 

@@ -1,0 +1,271 @@
+// BaseCAM: pytorch-grad-cam's pipeline, shared by every method.
+//   1. one forward pass with hooks on the target layers (ActivationsAndGradients);
+//   2. per sample, its target turns its logits into a scalar; the scores are summed and differentiated
+//      w.r.t. the target layers only (pruned grad: no weight gradients, nothing below the layers);
+//   3. per layer, the method's map (channel weights · activations, or an elementwise rule) → ReLU →
+//      per-image min-max  y = x − min(x),  y / (1e-7 + max(y))  → bilinear resize to targetSize
+//      (half-pixel centres, as OpenCV's INTER_LINEAR);
+//   4. the layers are combined (mean by default; max or product) after max(·, 0), then min-max again.
+// Everything is tensor ops, so on the WebGPU backend the resize and min-max run on the device. The
+// principal-component step of eigenSmooth/EigenCAM runs on the CPU (cam/pca.ts).
+import { Tensor } from '../core/tensor';
+import { Module } from '../core/nn/module';
+import { tensor } from '../core/ops/creation';
+import { add, div, mul, relu, sub, maximum } from '../core/ops/elementwise';
+import { amax, amin, mean, sum, argmax } from '../core/ops/reduce';
+import { flip, reshape, select, squeeze, unsqueeze } from '../core/ops/views';
+import { stack } from '../core/ops/indexing';
+import { interpolate } from '../core/ops/interpolate';
+import { tidy, keep } from '../core/scope';
+import { noGrad } from '../core/grad-mode';
+import { fmtShape } from '../core/shape';
+import { ActivationsAndGradients, type LayerRef } from './capture';
+import type { ReshapeTransform } from './reshape';
+import { applyTarget, ClassifierOutputTarget, type Target } from './targets';
+import { firstComponentProjection } from './pca';
+
+export interface CAMOptions {
+  model: Module;
+  targetLayers: readonly LayerRef[] | LayerRef;
+  reshapeTransform?: ReshapeTransform | null;
+}
+
+export type Aggregate = 'mean' | 'max' | 'product';
+
+export interface CamForwardOptions {
+  inputTensor: Tensor;
+  /** One target per sample (default: each sample's top class). */
+  targets?: readonly Target[] | null;
+  /** [width, height] of the returned maps (OpenCV's order); default: the input's size. */
+  targetSize?: [number, number] | null;
+  eigenSmooth?: boolean;
+  /** Average over horizontal flips × scales 0.9/1/1.1 of the input, as pytorch-grad-cam's aug_smooth. */
+  augSmooth?: boolean;
+  aggregate?: Aggregate;
+  /** Skip ReLU and normalisation: the method's map at the feature-grid size (first layer). */
+  raw?: boolean;
+  /** Patch-grid height and width for ViT reshape transforms. */
+  H?: number;
+  W?: number;
+}
+
+/** Target sets for computeCams, or a function that builds them from the model's outputs. */
+export type TargetSets = readonly (readonly Target[] | null)[] | ((outputs: Tensor) => Promise<(readonly Target[] | null)[]>);
+
+/** Options of one computeCams call: the forward options minus the input and targets. */
+export type ComputeOptions = Omit<CamForwardOptions, 'inputTensor' | 'targets'> & {
+  /** When targetSize is omitted, keep the feature-grid size (FinerCAM, as the official code). */
+  defaultSizeIsGrid?: boolean;
+};
+
+export interface CamResult {
+  /** N×h×w maps in [0, 1]. */
+  cam: Tensor;
+  /** The model's output for the input (detached). */
+  outputs: Tensor;
+}
+
+/** What a method sees for one layer. */
+export interface LayerContext {
+  input: Tensor;
+  activations: Tensor; // N×C×h×w
+  gradients: Tensor | null; // N×C×h×w, or null for gradient-free methods
+  targets: readonly Target[];
+  layerIndex: number;
+  eigenSmooth: boolean;
+}
+
+export abstract class BaseCAM {
+  readonly model: Module;
+  readonly capture: ActivationsAndGradients;
+  /** False for gradient-free methods (EigenCAM, ScoreCAM, ...): no backward pass is run. */
+  readonly usesGradients: boolean = true;
+  /** Batch size for methods that run extra forward passes (ScoreCAM, AblationCAM). */
+  batchSize = 16;
+
+  constructor(opts: CAMOptions) {
+    if (opts === null || typeof opts !== 'object') throw new TypeError(`${this.constructor.name}: expected {model, targetLayers, reshapeTransform}`);
+    this.model = opts.model;
+    this.capture = new ActivationsAndGradients(opts.model, opts.targetLayers, opts.reshapeTransform ?? null);
+    opts.model.eval();
+  }
+
+  /** The method's N×h×w map for one layer, before ReLU and normalisation. */
+  protected abstract camImage(ctx: LayerContext): Tensor | Promise<Tensor>;
+
+  /** Channel weights N×C → Σ_c w_c·A_c (or its first principal component with eigenSmooth). */
+  protected async weightedSum(ctx: LayerContext, weights: Tensor): Promise<Tensor> {
+    const wa = mul(ctx.activations, unsqueeze(unsqueeze(weights, -1), -1));
+    return ctx.eigenSmooth ? project2d(wa) : sum(wa, 1);
+  }
+
+  /** Σ_c of an elementwise map, or its first principal component with eigenSmooth. */
+  protected async channelSum(ctx: LayerContext, map: Tensor): Promise<Tensor> {
+    return ctx.eigenSmooth ? project2d(map) : sum(map, 1);
+  }
+
+  async forward(opts: CamForwardOptions): Promise<CamResult> {
+    checkForwardOptions(opts, this.constructor.name);
+    if (opts.augSmooth) return this.forwardAugSmooth(opts);
+    const [{ cams, outputs }] = [await this.computeCams(opts.inputTensor, [opts.targets ?? null], opts)];
+    return { cam: cams[0], outputs };
+  }
+
+  /**
+   * One forward pass, then one map per target set (each set: one target per sample, or null for the top
+   * class). The graph is kept between the backward passes, so several explanations of the same images
+   * cost one forward.
+   */
+  async computeCams(input: Tensor, targetSetsOrFn: TargetSets, opts: ComputeOptions): Promise<{ cams: Tensor[]; outputs: Tensor; targetsUsed: Target[][] }> {
+    const who = this.constructor.name;
+    const N = input.shape[0];
+    const out = this.capture.call(input, { H: opts.H, W: opts.W });
+    try {
+      if (out.rank < 1 || out.shape[0] !== N) throw new Error(`${who}: the model output ${fmtShape(out.shape)} has no batch dimension of ${N}`);
+      const outputs = keep(out.detach());
+      const targetSets = typeof targetSetsOrFn === 'function' ? await targetSetsOrFn(outputs) : targetSetsOrFn;
+      const acts = this.capture.activations();
+      const cams: Tensor[] = [];
+      const targetsUsed: Target[][] = [];
+      for (let s = 0; s < targetSets.length; s++) {
+        const targets = targetSets[s] ? [...targetSets[s]!] : await topClassTargets(outputs);
+        if (targets.length !== N) {
+          throw new Error(`${who}: got ${targets.length} targets for a batch of ${N}; give one target per sample`);
+        }
+        targetsUsed.push(targets);
+        const last = s === targetSets.length - 1;
+        const grads = this.usesGradients ? this.capture.gradients(scoreSum(out, targets, who), !last) : null;
+        const cam = await this.combineLayers(input, acts, grads, targets, opts);
+        cams.push(keep(cam));
+      }
+      return { cams, outputs, targetsUsed };
+    } finally {
+      this.capture.clear();
+    }
+  }
+
+  private async combineLayers(input: Tensor, acts: Tensor[], grads: Tensor[] | null, targets: Target[], opts: ComputeOptions): Promise<Tensor> {
+    const perLayer: Tensor[] = [];
+    for (let i = 0; i < acts.length; i++) {
+      const ctx: LayerContext = { input, activations: acts[i], gradients: grads ? grads[i] : null, targets, layerIndex: i, eigenSmooth: opts.eigenSmooth ?? false };
+      perLayer.push(await this.layerCam(ctx));
+    }
+    if (opts.raw) return perLayer[0];
+    return tidy(() => {
+      const size = resolveTargetSize(opts, input, perLayer);
+      const maps = perLayer.map((c) => scaleCam(relu(c), size));
+      return aggregateLayers(maps, opts.aggregate ?? 'mean');
+    });
+  }
+
+  /** Methods that need asynchronous work (reading values, extra passes) override this. */
+  protected async layerCam(ctx: LayerContext): Promise<Tensor> {
+    return this.camImage(ctx);
+  }
+
+  private async forwardAugSmooth(opts: CamForwardOptions): Promise<CamResult> {
+    // ttach order: horizontal flip in {no, yes} × multiply in {0.9, 1, 1.1}; each pass is a full forward
+    // (normalised to [0, 1]), undone (flip back), then averaged — without renormalising the mean.
+    const maps: Tensor[] = [];
+    let outputs: Tensor | null = null;
+    for (const doFlip of [false, true]) {
+      for (const factor of [0.9, 1, 1.1]) {
+        const x = noGrad(() => {
+          const f = doFlip ? flip(opts.inputTensor, 3) : opts.inputTensor;
+          return mul(f, factor);
+        });
+        const r = await this.forward({ ...opts, inputTensor: x, augSmooth: false });
+        if (!outputs && !doFlip && factor === 1) outputs = r.outputs;
+        maps.push(doFlip ? flip(r.cam, 2) : r.cam);
+      }
+    }
+    const cam = mean(stack(maps, 0), 0);
+    return { cam, outputs: outputs! };
+  }
+
+  /** Removes the hooks. */
+  dispose(): void {
+    this.capture.dispose();
+  }
+}
+
+function checkForwardOptions(opts: CamForwardOptions, who: string): void {
+  if (opts === null || typeof opts !== 'object') throw new TypeError(`${who}.forward: expected an options object {inputTensor, targets, ...}`);
+  const x = opts.inputTensor;
+  if (!(x instanceof Tensor)) throw new TypeError(`${who}.forward: inputTensor must be a Tensor`);
+  if (x.rank !== 4) throw new Error(`${who}.forward: inputTensor must be N×C×H×W, got ${fmtShape(x.shape)}`);
+  if (opts.targets != null && !Array.isArray(opts.targets)) throw new TypeError(`${who}.forward: targets must be an array (one per sample) or null`);
+  if (opts.targetSize != null) checkTargetSize(opts.targetSize, who);
+  if (opts.aggregate !== undefined && !['mean', 'max', 'product'].includes(opts.aggregate)) {
+    throw new TypeError(`${who}.forward: aggregate must be 'mean', 'max' or 'product', got ${JSON.stringify(opts.aggregate)}`);
+  }
+}
+
+export function checkTargetSize(s: unknown, who: string): void {
+  if (!Array.isArray(s) || s.length !== 2 || !s.every((v) => Number.isInteger(v) && v > 0)) {
+    throw new TypeError(`${who}: targetSize must be [width, height] with positive integers, got ${JSON.stringify(s)}`);
+  }
+}
+
+async function topClassTargets(outputs: Tensor): Promise<Target[]> {
+  const idx = await argmax(reshape(outputs, [outputs.shape[0], -1]), 1).data();
+  return Array.from(idx, (c) => new ClassifierOutputTarget(c));
+}
+
+/** Σ_n target_n(output_n): each target sees one sample's output. */
+export function scoreSum(out: Tensor, targets: readonly Target[], who: string): Tensor {
+  let total: Tensor | null = null;
+  targets.forEach((t, n) => {
+    const s = applyTarget(t, select(out, 0, n), `${who} target ${n}`);
+    total = total ? add(total, s) : s;
+  });
+  return total!;
+}
+
+/** [height, width] of the output maps. */
+function resolveTargetSize(opts: ComputeOptions, input: Tensor, maps: Tensor[]): [number, number] | null {
+  if (opts.targetSize) return [opts.targetSize[1], opts.targetSize[0]];
+  if (opts.defaultSizeIsGrid) {
+    const [h, w] = maps[0].shape.slice(1);
+    const same = maps.every((m) => m.shape[1] === h && m.shape[2] === w);
+    if (same) return null;
+  }
+  return [input.shape[2], input.shape[3]];
+}
+
+/** Per-image min-max (x − min, / (1e-7 + max)), then bilinear resize (half-pixel centres) if a size is given. */
+export function scaleCam(cam: Tensor, size: [number, number] | null): Tensor {
+  const shifted = sub(cam, amin(cam, [1, 2], true));
+  let y = div(shifted, add(amax(shifted, [1, 2], true), 1e-7));
+  if (size && (size[0] !== y.shape[1] || size[1] !== y.shape[2])) {
+    y = squeeze(interpolate(unsqueeze(y, 1), { size, mode: 'bilinear', alignCorners: false }), 1);
+  }
+  return y;
+}
+
+function aggregateLayers(maps: Tensor[], how: Aggregate): Tensor {
+  const shape = maps[0].shape;
+  maps.forEach((m, i) => {
+    if (m.shape[1] !== shape[1] || m.shape[2] !== shape[2]) {
+      throw new Error(`CAM: target layer ${i} gives ${m.shape[1]}×${m.shape[2]} maps but layer 0 gives ${shape[1]}×${shape[2]}; pass targetSize`);
+    }
+  });
+  const st = maximum(stack(maps, 1), tensor(0, [], { device: maps[0].device }));
+  let combined: Tensor;
+  if (how === 'mean') combined = mean(st, 1);
+  else if (how === 'max') combined = amax(st, 1);
+  else combined = maps.slice(1).reduce((acc, m) => mul(acc, relu(m)), relu(maps[0]));
+  return scaleCam(combined, null);
+}
+
+/** First-principal-component projection of N×C×h×w activations (on the CPU), as pytorch-grad-cam's get_2d_projection. */
+export async function project2d(x: Tensor): Promise<Tensor> {
+  const [N, C, h, w] = x.shape;
+  const data = await x.data();
+  const out = new Float32Array(N * h * w);
+  for (let n = 0; n < N; n++) {
+    const p = firstComponentProjection(data.subarray(n * C * h * w, (n + 1) * C * h * w), C, h * w);
+    out.set(p, n * h * w);
+  }
+  return tensor(out, [N, h, w], { device: x.device });
+}

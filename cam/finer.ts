@@ -1,0 +1,157 @@
+// Finer-CAM: explain a class by comparing it with its most similar classes. Per sample, the classes are
+// ranked by how close their logit is to the target logit (|z_c − z_t|, ascending; ties broken by class
+// index, a stable sort — the official code's np.argsort is not stable); rank 0 is the main category and
+// the requested ranks are the references. The target FinerWeightedTarget then keeps evidence for the
+// main class while subtracting the evidence it shares with the references, and any base CAM method turns
+// its gradient into a map.
+//
+// Differences from the official code (Imageomics/Finer-CAM), on purpose: batches work (the official
+// forward only works for one image); targetIdx may differ per sample; a negative rank is an error; the
+// default output size is the feature grid as the official code, but the input size when the target
+// layers' grids differ (the official code would fail to stack them).
+import { Tensor } from '../core/tensor';
+import { fmtShape } from '../core/shape';
+import { BaseCAM, checkTargetSize, type Aggregate, type CAMOptions } from './base';
+import { GradCAM } from './methods/gradient';
+import { FinerWeightedTarget, type FinerObjective, type Target } from './targets';
+
+export type CAMClass = new (opts: CAMOptions) => BaseCAM;
+
+export interface FinerCAMOptions extends CAMOptions {
+  baseMethod?: CAMClass;
+}
+
+export interface FinerMode {
+  alpha?: number;
+  referenceCategoryRanks?: readonly number[];
+}
+
+export interface FinerForwardOptions extends FinerMode {
+  inputTensor: Tensor;
+  targets?: readonly Target[] | null;
+  targetSize?: [number, number] | null;
+  eigenSmooth?: boolean;
+  /** The class to explain: one for every sample, or one per sample (default: each sample's top class). */
+  targetIdx?: number | readonly number[] | null;
+  H?: number;
+  W?: number;
+  /** 'weighted' (official, default) or 'mean' (the paper's Eq. 8). */
+  objective?: FinerObjective;
+  aggregate?: Aggregate;
+}
+
+export interface FinerResult {
+  cam: Tensor;
+  outputs: Tensor;
+  mainCategories: number[];
+  references: number[][];
+}
+
+export interface FinerModesResult {
+  cams: Tensor[];
+  outputs: Tensor;
+  mainCategories: number[][];
+  references: number[][][];
+}
+
+/** Classes of one sample ordered by |z_c − z_t| ascending, ties by class index. */
+export function rankBySimilarity(logits: ArrayLike<number>, targetClass: number): number[] {
+  const t = logits[targetClass];
+  const order = Array.from({ length: logits.length }, (_, c) => c);
+  const d = Array.from(logits, (z) => Math.abs(z - t));
+  order.sort((a, b) => d[a] - d[b] || a - b);
+  return order;
+}
+
+function checkRanks(ranks: unknown, who: string): number[] {
+  if (!Array.isArray(ranks)) throw new TypeError(`${who}: referenceCategoryRanks must be an array of ranks, got ${String(ranks)}`);
+  ranks.forEach((r, i) => {
+    if (!Number.isInteger(r)) throw new TypeError(`${who}: referenceCategoryRanks[${i}] must be an integer, got ${String(r)}`);
+    if (r < 0) throw new RangeError(`${who}: referenceCategoryRanks[${i}] is ${r}; ranks must be ≥ 0 (rank 0 is the main category)`);
+  });
+  return ranks as number[];
+}
+
+function checkAlpha(alpha: unknown, who: string): number {
+  if (typeof alpha !== 'number' || !Number.isFinite(alpha)) throw new TypeError(`${who}: alpha must be a finite number, got ${String(alpha)}`);
+  return alpha;
+}
+
+export class FinerCAM {
+  readonly baseCam: BaseCAM;
+
+  constructor(opts: FinerCAMOptions) {
+    if (opts === null || typeof opts !== 'object') throw new TypeError('FinerCAM: expected {model, targetLayers, reshapeTransform, baseMethod}');
+    const Base = opts.baseMethod ?? GradCAM;
+    if (typeof Base !== 'function' || !(Base.prototype instanceof BaseCAM)) throw new TypeError('FinerCAM: baseMethod must be a CAM class such as GradCAM');
+    this.baseCam = new Base({ model: opts.model, targetLayers: opts.targetLayers, reshapeTransform: opts.reshapeTransform });
+  }
+
+  async forward(opts: FinerForwardOptions): Promise<FinerResult> {
+    const r = await this.forwardModes({ ...opts, modes: [{ alpha: opts.alpha ?? 1, referenceCategoryRanks: opts.referenceCategoryRanks ?? [1, 2, 3] }] });
+    return { cam: r.cams[0], outputs: r.outputs, mainCategories: r.mainCategories[0], references: r.references[0] };
+  }
+
+  /**
+   * Several Finer-CAM settings of the same images from one forward pass (the graph is kept between the
+   * backward passes): generate's Baseline (α 0), Finer-Default (ranks 1-3) and Finer-Compare (rank 1).
+   */
+  async forwardModes(opts: Omit<FinerForwardOptions, keyof FinerMode> & { modes: readonly FinerMode[] }): Promise<FinerModesResult> {
+    const who = 'FinerCAM.forward';
+    if (opts === null || typeof opts !== 'object') throw new TypeError(`${who}: expected an options object`);
+    const x = opts.inputTensor;
+    if (!(x instanceof Tensor) || x.rank !== 4) throw new Error(`${who}: inputTensor must be an N×C×H×W Tensor${x instanceof Tensor ? `, got ${fmtShape(x.shape)}` : ''}`);
+    if (opts.targetSize != null) checkTargetSize(opts.targetSize, who);
+    if (!Array.isArray(opts.modes) || opts.modes.length === 0) throw new TypeError(`${who}: modes must be a non-empty array`);
+    const modes = opts.modes.map((m) => ({ alpha: checkAlpha(m.alpha ?? 1, who), ranks: checkRanks(m.referenceCategoryRanks ?? [1, 2, 3], who) }));
+    const N = x.shape[0];
+    const targetIdx = opts.targetIdx;
+    if (targetIdx != null) {
+      const list = typeof targetIdx === 'number' ? [targetIdx] : targetIdx;
+      if (!Array.isArray(list) && typeof targetIdx !== 'number') throw new TypeError(`${who}: targetIdx must be a class index or an array of them`);
+      if (Array.isArray(targetIdx) && targetIdx.length !== N) throw new Error(`${who}: targetIdx has ${targetIdx.length} entries for a batch of ${N}`);
+    }
+    const mains: number[][] = modes.map(() => []);
+    const refs: number[][][] = modes.map(() => []);
+    const buildTargets = async (outputs: Tensor): Promise<(readonly Target[] | null)[]> => {
+      if (opts.targets != null) return modes.map(() => opts.targets!);
+      if (outputs.rank !== 2) throw new Error(`${who}: automatic targets need N×K logits, got ${fmtShape(outputs.shape)}`);
+      const K = outputs.shape[1];
+      const z = await outputs.data();
+      const sets: Target[][] = modes.map(() => []);
+      for (let n = 0; n < N; n++) {
+        const row = z.subarray(n * K, (n + 1) * K);
+        let t: number;
+        if (targetIdx == null) {
+          t = 0;
+          for (let c = 1; c < K; c++) if (row[c] > row[t]) t = c;
+        } else {
+          t = typeof targetIdx === 'number' ? targetIdx : targetIdx[n];
+          if (!Number.isInteger(t) || t < 0 || t >= K) throw new RangeError(`${who}: targetIdx ${t} is out of range for ${K} classes`);
+        }
+        const order = rankBySimilarity(row, t);
+        modes.forEach((m, i) => {
+          const main = order[0];
+          const r = m.ranks.filter((k) => k < K).map((k) => order[k]);
+          mains[i].push(main);
+          refs[i].push(r);
+          sets[i].push(new FinerWeightedTarget(main, r, m.alpha, { objective: opts.objective }));
+        });
+      }
+      return sets;
+    };
+    const { cams, outputs } = await this.baseCam.computeCams(x, buildTargets, {
+      targetSize: opts.targetSize ?? null,
+      defaultSizeIsGrid: true,
+      eigenSmooth: opts.eigenSmooth,
+      aggregate: opts.aggregate,
+      H: opts.H,
+      W: opts.W,
+    });
+    return { cams, outputs, mainCategories: mains, references: refs };
+  }
+
+  dispose(): void {
+    this.baseCam.dispose();
+  }
+}

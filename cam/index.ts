@@ -1,0 +1,17 @@
+// Public API of the CAM layer.
+export { BaseCAM, scaleCam, project2d } from './base';
+export type { CAMOptions, CamForwardOptions, CamResult, LayerContext, Aggregate } from './base';
+export { ActivationsAndGradients, resolveLayers } from './capture';
+export type { LayerRef } from './capture';
+export { GradCAM, GradCAMPlusPlus, XGradCAM, HiResCAM, GradCAMElementWise, LayerCAM, EigenGradCAM } from './methods/gradient';
+export { EigenCAM, RandomCAM } from './methods/eigen';
+export { FinerCAM, rankBySimilarity } from './finer';
+export type { FinerCAMOptions, FinerForwardOptions, FinerResult, FinerModesResult, FinerMode, CAMClass } from './finer';
+export {
+  ClassifierOutputTarget, ClassifierOutputSoftmaxTarget, ClassifierOutputReST, BinaryClassifierOutputTarget,
+  FinerWeightedTarget, applyTarget,
+} from './targets';
+export type { Target, TargetObject, FinerObjective } from './targets';
+export { vitReshapeTransform } from './reshape';
+export type { ReshapeTransform, GridInfo, VitReshapeOptions } from './reshape';
+export { firstComponentProjection } from './pca';

@@ -1,0 +1,123 @@
+// Targets turn one sample's model output (a 1-D tensor of logits) into the scalar whose gradient a CAM
+// explains. Built-in targets keep pytorch-grad-cam's positional constructors; a plain function
+// (output) => scalar tensor works too.
+import { Tensor } from '../core/tensor';
+import { tensor } from '../core/ops/creation';
+import { add, div, mul, sub, neg } from '../core/ops/elementwise';
+import { sum, mean, logsumexp } from '../core/ops/reduce';
+import { select } from '../core/ops/views';
+import { gather } from '../core/ops/indexing';
+import { softmax } from '../core/ops/softmax';
+import { fmtShape } from '../core/shape';
+
+export interface TargetObject {
+  call(output: Tensor): Tensor;
+}
+export type Target = TargetObject | ((output: Tensor) => Tensor);
+
+export function applyTarget(t: Target, output: Tensor, where: string): Tensor {
+  const v = typeof t === 'function' ? t(output) : t.call(output);
+  if (!(v instanceof Tensor) || v.size !== 1) {
+    throw new TypeError(`${where}: a target must return a one-element Tensor, got ${v instanceof Tensor ? fmtShape(v.shape) : typeof v}`);
+  }
+  return v.rank === 0 ? v : v.reshape([]);
+}
+
+function checkVector(output: Tensor, who: string): number {
+  if (output.rank !== 1) throw new Error(`${who}: expects one sample's output (a 1-D tensor of logits), got shape ${fmtShape(output.shape)}`);
+  return output.shape[0];
+}
+
+export function checkCategory(c: unknown, numClasses: number, who: string, arg: string): number {
+  if (typeof c !== 'number' || !Number.isInteger(c) || c < 0 || c >= numClasses) {
+    throw new RangeError(`${who}: ${arg} must be a class index in 0..${numClasses - 1}, got ${String(c)}`);
+  }
+  return c;
+}
+
+function checkIndex(c: unknown, who: string, arg: string): number {
+  if (typeof c !== 'number' || !Number.isInteger(c) || c < 0) throw new RangeError(`${who}: ${arg} must be a non-negative integer, got ${String(c)}`);
+  return c;
+}
+
+/** z[category]. */
+export class ClassifierOutputTarget implements TargetObject {
+  constructor(readonly category: number) {
+    checkIndex(category, 'ClassifierOutputTarget', 'category');
+  }
+  call(output: Tensor): Tensor {
+    const K = checkVector(output, 'ClassifierOutputTarget');
+    return select(output, 0, checkCategory(this.category, K, 'ClassifierOutputTarget', 'category'));
+  }
+}
+
+/** softmax(z)[category]. */
+export class ClassifierOutputSoftmaxTarget implements TargetObject {
+  constructor(readonly category: number) {
+    checkIndex(category, 'ClassifierOutputSoftmaxTarget', 'category');
+  }
+  call(output: Tensor): Tensor {
+    const K = checkVector(output, 'ClassifierOutputSoftmaxTarget');
+    return select(softmax(output, 0), 0, checkCategory(this.category, K, 'ClassifierOutputSoftmaxTarget', 'category'));
+  }
+}
+
+/** z[c] − CrossEntropy(z, c) = 2·z[c] − logsumexp(z) (ShapleyCAM's ReST target). */
+export class ClassifierOutputReST implements TargetObject {
+  constructor(readonly category: number) {
+    checkIndex(category, 'ClassifierOutputReST', 'category');
+  }
+  call(output: Tensor): Tensor {
+    const K = checkVector(output, 'ClassifierOutputReST');
+    const zc = select(output, 0, checkCategory(this.category, K, 'ClassifierOutputReST', 'category'));
+    return sub(mul(zc, 2), logsumexp(output, 0));
+  }
+}
+
+/** z for category 1, −z for category 0 (a single-logit binary classifier). */
+export class BinaryClassifierOutputTarget implements TargetObject {
+  constructor(readonly category: number) {
+    if (category !== 0 && category !== 1) throw new RangeError(`BinaryClassifierOutputTarget: category must be 0 or 1, got ${category}`);
+  }
+  call(output: Tensor): Tensor {
+    const z = output.size === 1 ? output.reshape([]) : output;
+    if (z.rank !== 0) throw new Error(`BinaryClassifierOutputTarget: expects a single logit, got shape ${fmtShape(output.shape)}`);
+    return this.category === 1 ? z : neg(z);
+  }
+}
+
+export type FinerObjective = 'weighted' | 'mean';
+
+/**
+ * Finer-CAM's objective for main class n and reference classes R (indices ≥ the class count are ignored;
+ * with none left it falls back to z[n]):
+ *   'weighted' (official code): Σᵣ pᵣ(zₙ − α·zᵣ) / (Σᵣ pᵣ + 1e-9), p = softmax(z) — not detached, so the
+ *              gradient also flows through p, exactly as the official implementation;
+ *   'mean'     (the paper's Eq. 8): zₙ − α·meanᵣ zᵣ (the paper used α = 0.6 with it).
+ */
+export class FinerWeightedTarget implements TargetObject {
+  readonly objective: FinerObjective;
+  constructor(readonly mainCategory: number, readonly referenceCategories: readonly number[], readonly alpha = 1, opts: { objective?: FinerObjective } = {}) {
+    checkIndex(mainCategory, 'FinerWeightedTarget', 'mainCategory');
+    if (!Array.isArray(referenceCategories)) throw new TypeError('FinerWeightedTarget: referenceCategories must be an array of class indices');
+    referenceCategories.forEach((r, i) => checkIndex(r, 'FinerWeightedTarget', `referenceCategories[${i}]`));
+    if (typeof alpha !== 'number' || !Number.isFinite(alpha)) throw new TypeError(`FinerWeightedTarget: alpha must be a finite number, got ${String(alpha)}`);
+    this.objective = opts.objective ?? 'weighted';
+    if (this.objective !== 'weighted' && this.objective !== 'mean') {
+      throw new TypeError(`FinerWeightedTarget: objective must be 'weighted' or 'mean', got ${JSON.stringify(opts.objective)}`);
+    }
+  }
+  call(output: Tensor): Tensor {
+    const K = checkVector(output, 'FinerWeightedTarget');
+    const n = checkCategory(this.mainCategory, K, 'FinerWeightedTarget', 'mainCategory');
+    const refs = this.referenceCategories.filter((r) => r < K);
+    const zn = select(output, 0, n);
+    if (refs.length === 0) return zn;
+    const idx = tensor(Int32Array.from(refs), [refs.length], { dtype: 'int32', device: output.device });
+    const zr = gather(output, 0, idx);
+    if (this.objective === 'mean') return sub(zn, mul(mean(zr), this.alpha));
+    const pr = gather(softmax(output, 0), 0, idx);
+    const num = sum(mul(pr, sub(zn, mul(zr, this.alpha))));
+    return div(num, add(sum(pr), 1e-9));
+  }
+}

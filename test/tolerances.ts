@@ -1,0 +1,78 @@
+// Every tolerance the test suite uses, in one place, with the reason for its size.
+// A check passes when |ours - ref| <= atol + rtol * |ref| elementwise (numpy.allclose's rule).
+
+export interface Tol {
+  atol: number;
+  rtol: number;
+}
+
+export const TOL = {
+  /** Exact ops (views, copies, integer results, argmax indices, comparisons). */
+  exact: { atol: 0, rtol: 0 },
+
+  /** Whole models in float32 against PyTorch: each layer reassociates sums of up to a few thousand
+   *  products (conv K = C·kh·kw, attention over tokens) in a different order than oneDNN/OpenBLAS, and
+   *  BatchNorm/LayerNorm amplify by 1/std; the official DINOv2 data's own float32-vs-float64 gap is
+   *  ~4e-6 on tokens, so 1e-4 leaves a 25× margin while a wrong layer shows up at ≥1e-2. */
+  model: { atol: 1e-4, rtol: 1e-4 },
+  /** Gradients through a whole model: the backward chain doubles the number of reassociated sums. */
+  modelGrad: { atol: 2e-4, rtol: 2e-4 },
+
+  // ---- core ops (test/core/reference.test.ts) against PyTorch float64 references, computed from inputs that
+  // are exact in float32 (multiples of 1/64), so float32 and float64 runs see the same numbers.
+  /** Our float32 runs. Each elementwise op is computed in double and rounded once (≤ 6e-8 relative); a
+   *  backward rule chains 2–5 such roundings, and the gradient of a broadcast input sums up to 8 of those
+   *  terms in float32, where cancellation makes the error relative to the terms rather than the result.
+   *  Worst observed over all cases: 2e-7 (div/pow gradients of broadcast inputs); 1e-6 keeps a 5× margin,
+   *  while a wrong rule (a missing factor, a wrong tie split) is off by ≥ 1e-2. */
+  coreF32: { atol: 1e-6, rtol: 1e-6 },
+  /** Our float64 runs. The fixture stores 15 significant digits (≤ 5e-16 relative) and our double formulas
+   *  differ from torch's by a few ulps (observed < 1e-13 relative everywhere), hence rtol 1e-12. The one
+   *  absolute term: erf (and so exact gelu) for |x| ≥ 3 uses a fit with 1.2e-7 relative error on
+   *  erfc(|x|) ≤ 2.2e-5, i.e. ≤ 3e-12 absolute in erf and ≤ 6e-12 in gelu (observed 3e-13 at x ≈ -4.3). */
+  coreF64: { atol: 1e-11, rtol: 1e-12 },
+
+  /** Finite differences in float64 (test/helpers/gradcheck.ts; step ε = GRADCHECK_EPS below). The
+   *  central difference has truncation error ε²·|f‴|/6 ≈ 2e-13·|f‴| and rounding error
+   *  ≈ 1e-16·|L|/ε = 1e-10·|L|; with |L| ≤ ~100 and |f‴| ≤ ~1e3 on the checked domains that is ≤ 1e-8,
+   *  so atol 1e-6 / rtol 1e-5 leave ≥ 100× margin, while a wrong rule is off by O(1) (or by the size of
+   *  the term it drops). */
+  gradcheck: { atol: 1e-6, rtol: 1e-5 },
+
+  // ---- nn ops (test/ops/nn*.test.ts).
+  /** Our float32 nn ops against PyTorch's float32 results (test/fixtures/ops/nn.json): both sides round
+   *  every step to float32 but in a different order (our kernels accumulate rows in double and round
+   *  once; torch vectorises in float32), so results differ by a few ulps. Worst observed: ~2e-7 on
+   *  values of magnitude 1–5 (softmax/layerNorm/attention gradients, loss values); 1e-6 keeps ≥ 4×
+   *  margin, while a wrong formula (a biased instead of unbiased running variance, a smoothing term
+   *  divided by N instead of the target weights) is off by ≥ 1e-3. The large-input softmax cases
+   *  (|x| up to ~1000) stay within rtol: one float32 ulp of 1000 is 6e-5, i.e. 6e-8 relative. */
+  nnF32: { atol: 1e-6, rtol: 1e-6 },
+  /** Float64 analytic gradients vs central differences (test/ops/nn-gradcheck.test.ts), step h = 1e-6:
+   *  truncation error ~h²·(third derivative) ≈ 1e-12 and cancellation error ~1e-16·|L|/h ≈ 1e-9 for
+   *  |L| ≤ 10, so 1e-6 is ~1000× above the noise and far below any real gradient error (≥ 1e-3). */
+  nnGradcheckF64: { atol: 1e-6, rtol: 1e-6 },
+
+  // ---- spatial ops (test/ops/spatial*.test.ts) against PyTorch float32 (test/fixtures/ops/spatial.json).
+  /** conv2d outputs and gradients: each value sums K = C/groups·kh·kw products (up to 98 here; the
+   *  weight gradient sums N·Ho·Wo of them) in im2col/gemm order instead of oneDNN's. The rounding bound
+   *  is ~K·6e-8·Σ|terms| (≈ 6e-5 for K = 100, terms O(1)); the typical √K growth gives ~5e-6.
+   *  Worst observed: 4e-6 absolute. A wrong offset, stride or group mapping is off by ≥ 1e-1. */
+  spatialConv: { atol: 1e-5, rtol: 1e-4 },
+  /** Pools (avg, adaptive, max gradients): averages of ≤ 9 values with our weights 1/count rounded once
+   *  versus torch's float sum then divide, so ≤ (k² + 1)·6e-8·max|x| ≈ 1.6e-6 for |x| ≤ 3. Worst observed
+   *  2.6e-7. Max-pool values and indices are copies and compared exactly (TOL.exact). */
+  spatialPool: { atol: 2e-6, rtol: 1e-6 },
+  /** interpolate: our per-axis weights are computed in double and rounded once; torch evaluates them in
+   *  float32 (the cubic polynomial takes ~6 roundings) and sums up to 4×4 taps in another order. With
+   *  Σ|w| ≤ 1.5 per axis and |x| ≤ 3 the bound is ≈ 22·6e-8·3·2.25 ≈ 9e-6. Worst observed 3.6e-6
+   *  (bicubic gradients). Picking a wrong source pixel or weight rule is off by ≥ 1e-2. */
+  spatialInterp: { atol: 1e-5, rtol: 1e-5 },
+  /** Float64 spatial gradients vs central differences (h = 1e-6): conv / pools / interpolate are linear
+   *  (conv bilinear) in each input and max-pool piecewise linear with ties ≥ 1e-2 apart, so the
+   *  difference has no truncation error, only cancellation ~1e-16·|L|/h ≈ 1e-9. */
+  spatialGradcheckF64: { atol: 1e-6, rtol: 1e-6 },
+} satisfies Record<string, Tol>;
+
+/** Step ε of gradcheck's central differences (see TOL.gradcheck). */
+export const GRADCHECK_EPS = 1e-6;
