@@ -15,3 +15,6 @@ export type { Target, TargetObject, FinerObjective } from './targets';
 export { vitReshapeTransform } from './reshape';
 export type { ReshapeTransform, GridInfo, VitReshapeOptions } from './reshape';
 export { firstComponentProjection } from './pca';
+export { preprocess, imageToTensor, resolveNorm, NORMALIZATIONS } from './preprocess';
+export type { PreprocessOptions, Preprocessed, Normalization, NormName } from './preprocess';
+export * from './image/index';

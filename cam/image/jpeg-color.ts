@@ -174,14 +174,14 @@ export function planesToRgb(
   const ups = planes.map((p) => chooseUpsampler(p, hmax, vmax));
   const out = new Uint8Array(width * height * 3);
   for (let y = 0; y < height; y++) {
-    let o = y * width * 3;
+    const o = y * width * 3;
     if (colorSpace === 'gray') {
       const [g, go] = upsampleRow(ups[0], y);
-      for (let x = 0; x < width; x++, o += 3) {
+      for (let x = 0, p = o; x < width; x++, p += 3) {
         const v = g[go + x];
-        out[o] = v;
-        out[o + 1] = v;
-        out[o + 2] = v;
+        out[p] = v;
+        out[p + 1] = v;
+        out[p + 2] = v;
       }
       continue;
     }
@@ -189,21 +189,36 @@ export function planesToRgb(
     const [c1, o1] = upsampleRow(ups[1], y);
     const [c2, o2] = upsampleRow(ups[2], y);
     if (colorSpace === 'rgb') {
-      for (let x = 0; x < width; x++, o += 3) {
-        out[o] = c0[o0 + x];
-        out[o + 1] = c1[o1 + x];
-        out[o + 2] = c2[o2 + x];
+      for (let x = 0, p = o; x < width; x++, p += 3) {
+        out[p] = c0[o0 + x];
+        out[p + 1] = c1[o1 + x];
+        out[p + 2] = c2[o2 + x];
       }
       continue;
     }
-    for (let x = 0; x < width; x++, o += 3) {
-      const yy = c0[o0 + x] + CLAMP_OFF;
-      const cb = c1[o1 + x];
-      const cr = c2[o2 + x];
-      out[o] = CLAMP[yy + CR_R[cr]];
-      out[o + 1] = CLAMP[yy + ((CB_G[cb] + CR_G[cr]) >> SCALEBITS)];
-      out[o + 2] = CLAMP[yy + CB_B[cb]];
-    }
+    yccRowToRgb(c0, o0, c1, o1, c2, o2, out, o, width);
   }
   return out;
+}
+
+/** jdcolor.c ycc_rgb_convert for one row (kept separate and small so the JIT optimises the hot loop on its own). */
+function yccRowToRgb(
+  y: Uint8Array,
+  yo: number,
+  cbRow: Uint8Array,
+  cbo: number,
+  crRow: Uint8Array,
+  cro: number,
+  out: Uint8Array,
+  o: number,
+  width: number,
+): void {
+  for (let x = 0; x < width; x++, o += 3) {
+    const yy = y[yo + x] + CLAMP_OFF;
+    const cb = cbRow[cbo + x];
+    const cr = crRow[cro + x];
+    out[o] = CLAMP[yy + CR_R[cr]];
+    out[o + 1] = CLAMP[yy + ((CB_G[cb] + CR_G[cr]) >> SCALEBITS)];
+    out[o + 2] = CLAMP[yy + CB_B[cb]];
+  }
 }

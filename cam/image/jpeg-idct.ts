@@ -52,6 +52,8 @@ const RANGE_LIMIT = (() => {
   return t;
 })();
 
+const SAT = (v: number): number => (v < -128 ? 0 : v > 127 ? 255 : v + 128);
+
 /**
  * Dequantises and inverse-transforms one block.
  * @param coef 64 coefficients in natural (row-major) order, starting at `coefOff`.
@@ -157,7 +159,7 @@ export function idctIslow(
       ws[r + 7] === 0
     ) {
       // AC terms all zero: DESCALE(ws[0], PASS1_BITS + 3), computed in 64 bits by libjpeg (ws[0] + 16 may not fit).
-      const v = RANGE_LIMIT[Math.floor((ws[r] + (1 << (PASS1_BITS + 2))) / (1 << (PASS1_BITS + 3))) & 1023];
+      const v = SAT(Math.floor((ws[r] + (1 << (PASS1_BITS + 2))) / (1 << (PASS1_BITS + 3))));
       for (let k = 0; k < 8; k++) out[o + k] = v;
       continue;
     }
@@ -207,14 +209,14 @@ export function idctIslow(
     tmp3 += z1 + z4;
 
     // `& 1023` applies C's (int) cast (ToInt32) and RANGE_MASK in one step.
-    out[o] = RANGE_LIMIT[Math.floor((tmp10 + tmp3 + PASS2_ROUND) * PASS2_SCALE) & 1023];
-    out[o + 7] = RANGE_LIMIT[Math.floor((tmp10 - tmp3 + PASS2_ROUND) * PASS2_SCALE) & 1023];
-    out[o + 1] = RANGE_LIMIT[Math.floor((tmp11 + tmp2 + PASS2_ROUND) * PASS2_SCALE) & 1023];
-    out[o + 6] = RANGE_LIMIT[Math.floor((tmp11 - tmp2 + PASS2_ROUND) * PASS2_SCALE) & 1023];
-    out[o + 2] = RANGE_LIMIT[Math.floor((tmp12 + tmp1 + PASS2_ROUND) * PASS2_SCALE) & 1023];
-    out[o + 5] = RANGE_LIMIT[Math.floor((tmp12 - tmp1 + PASS2_ROUND) * PASS2_SCALE) & 1023];
-    out[o + 3] = RANGE_LIMIT[Math.floor((tmp13 + tmp0 + PASS2_ROUND) * PASS2_SCALE) & 1023];
-    out[o + 4] = RANGE_LIMIT[Math.floor((tmp13 - tmp0 + PASS2_ROUND) * PASS2_SCALE) & 1023];
+    out[o] = SAT(Math.floor((tmp10 + tmp3 + PASS2_ROUND) * PASS2_SCALE));
+    out[o + 7] = SAT(Math.floor((tmp10 - tmp3 + PASS2_ROUND) * PASS2_SCALE));
+    out[o + 1] = SAT(Math.floor((tmp11 + tmp2 + PASS2_ROUND) * PASS2_SCALE));
+    out[o + 6] = SAT(Math.floor((tmp11 - tmp2 + PASS2_ROUND) * PASS2_SCALE));
+    out[o + 2] = SAT(Math.floor((tmp12 + tmp1 + PASS2_ROUND) * PASS2_SCALE));
+    out[o + 5] = SAT(Math.floor((tmp12 - tmp1 + PASS2_ROUND) * PASS2_SCALE));
+    out[o + 3] = SAT(Math.floor((tmp13 + tmp0 + PASS2_ROUND) * PASS2_SCALE));
+    out[o + 4] = SAT(Math.floor((tmp13 - tmp0 + PASS2_ROUND) * PASS2_SCALE));
   }
 }
 

@@ -6,38 +6,12 @@ import { describe, expect, test } from 'vitest';
 import * as F from '../../index';
 import { TOL } from '../tolerances';
 import { expectClose } from '../helpers/compare';
+import { TinyCNN, x2 } from '../helpers/tiny-cnn';
 
 const DIR = join(__dirname, '..', 'fixtures', 'cam-peer');
 const upstream = JSON.parse(readFileSync(join(DIR, 'tv_upstream.json'), 'utf8'));
 const official = JSON.parse(readFileSync(join(DIR, 'tv_official.json'), 'utf8'));
 
-/** det(shape, a, b, s)[i] = float32(sin(a·i + b)·s), computed in float64. */
-function det(shape: number[], a: number, b: number, s: number): F.Tensor {
-  const n = shape.reduce((x, y) => x * y, 1);
-  return F.tensor(Float32Array.from({ length: n }, (_, i) => Math.sin(a * i + b) * s), shape);
-}
-
-class TinyCNN extends F.Module {
-  readonly c1 = this.addModule('c1', new F.Conv2d(3, 4, 3, { padding: 1 }));
-  readonly r1 = this.addModule('r1', new F.ReLU());
-  readonly c2 = this.addModule('c2', new F.Conv2d(4, 5, 3, { padding: 1, stride: 2 }));
-  readonly r2 = this.addModule('r2', new F.ReLU());
-  readonly fc = this.addModule('fc', new F.Linear(5, 6));
-  constructor() {
-    super();
-    this.loadStateDict({
-      'c1.weight': det([4, 3, 3, 3], 0.37, 0.11, 0.5), 'c1.bias': det([4], 0.71, 0.3, 0.1),
-      'c2.weight': det([5, 4, 3, 3], 0.53, 0.7, 0.4), 'c2.bias': det([5], 0.29, 0.2, 0.1),
-      'fc.weight': det([6, 5], 0.91, 0.05, 1.0), 'fc.bias': det([6], 0.43, 0.9, 0.2),
-    });
-  }
-  forward(x: F.Tensor): F.Tensor {
-    const h = this.r2.forward(this.c2.forward(this.r1.forward(this.c1.forward(x))));
-    return this.fc.forward(F.mean(h, [2, 3]));
-  }
-}
-
-const x2 = () => det([2, 3, 12, 10], 0.173, 0.4, 1.0);
 const plainTargets = () => [new F.ClassifierOutputTarget(1), new F.ClassifierOutputTarget(4)];
 
 const methods: [string, F.CAMClass][] = [

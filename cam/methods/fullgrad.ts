@@ -1,0 +1,135 @@
+// FullGrad (Srinivas & Fleuret, NeurIPS 2019), as pytorch-grad-cam's FullGrad. It ignores targetLayers
+// and explains with every bias in the network plus the input itself:
+//   input part:  |x ⊙ ∂y/∂x|;
+//   bias parts:  |b ⊙ ∂y/∂z| for the output z of every Conv2d and BatchNorm2d that has a bias, where a
+//                BatchNorm's effective bias (eval mode) is b − μ·γ/√(σ² + ε);
+// each part is processed per (sample, channel): x − min, / (1e-7 + max), bilinear resize to the output
+// size (half-pixel centres, as cv2.resize); the channels and then the parts are summed, and the total is
+// min-max scaled once more. No ReLU (every part is already ≥ 0), so `aggregate` has no meaning here.
+// One forward and one backward pass give ∂y/∂x and every ∂y/∂z together.
+import { Tensor } from '../../core/tensor';
+import { Module } from '../../core/nn/module';
+import { BatchNorm2d, Conv2d } from '../../core/nn/layers';
+import { abs, add, div, mul, sqrt, sub } from '../../core/ops/elementwise';
+import { argmax, sum } from '../../core/ops/reduce';
+import { reshape } from '../../core/ops/views';
+import { grad } from '../../core/autograd';
+import { tidy, keep } from '../../core/scope';
+import { noGrad } from '../../core/grad-mode';
+import { fmtShape } from '../../core/shape';
+import type { HookHandle } from '../../core/tensor';
+import { BaseCAM, checkTargetSize, scaleCam, scoreSum, type CAMOptions, type ComputeOptions, type TargetSets } from '../base';
+import { ClassifierOutputTarget, type Target } from '../targets';
+
+export interface FullGradOptions extends Omit<CAMOptions, 'targetLayers'> {
+  /** Ignored (as pytorch-grad-cam): FullGrad uses every Conv2d/BatchNorm2d with a bias. */
+  targetLayers?: CAMOptions['targetLayers'];
+}
+
+/** The Conv2d and BatchNorm2d modules with a bias, in module order. */
+export function fullGradLayers(model: Module): Module[] {
+  return model.modules().filter((m) => (m instanceof Conv2d && m.bias !== null) || m instanceof BatchNorm2d);
+}
+
+/** The bias a layer adds to its output: a Conv2d's bias, or a BatchNorm2d's b − μ·γ/√(σ² + ε). */
+export function effectiveBias(layer: Module): Tensor {
+  return noGrad(() => {
+    if (layer instanceof BatchNorm2d) {
+      const eps = layer.opts.eps ?? 1e-5;
+      return sub(layer.bias, div(mul(layer.runningMean, layer.weight), sqrt(add(layer.runningVar, eps))));
+    }
+    if (layer instanceof Conv2d && layer.bias) return layer.bias.detach();
+    throw new TypeError(`FullGrad: ${layer.constructor.name} has no 2-D bias`);
+  });
+}
+
+/** Per (sample, channel) x − min, / (1e-7 + max), resized to [H, W]; then summed over channels: N×H×W. */
+function channelMaps(t: Tensor, size: [number, number]): Tensor {
+  const [N, C, h, w] = t.shape;
+  const scaled = scaleCam(reshape(t, [N * C, h, w]), size);
+  return sum(reshape(scaled, [N, C, size[0], size[1]]), 1);
+}
+
+export class FullGrad extends BaseCAM {
+  /** The layers whose biases explain the output (targetLayers is ignored). */
+  readonly biasLayers: Module[];
+  private outputs: (Tensor | null)[] = [];
+  private readonly handles: HookHandle[] = [];
+
+  constructor(opts: FullGradOptions) {
+    if (opts === null || typeof opts !== 'object' || !(opts.model instanceof Module)) {
+      throw new TypeError('FullGrad: expected {model} with a Module (targetLayers is ignored)');
+    }
+    const layers = fullGradLayers(opts.model);
+    if (layers.length === 0) throw new Error('FullGrad: the model has no Conv2d or BatchNorm2d with a bias');
+    super({ model: opts.model, targetLayers: layers, reshapeTransform: null });
+    this.biasLayers = layers;
+    layers.forEach((layer, i) => {
+      this.handles.push(layer.registerForwardHook((_m, _inputs, out) => {
+        this.outputs[i] = out;
+      }));
+    });
+  }
+
+  protected camImage(): Tensor {
+    throw new Error('FullGrad: the map is built in computeCams, not per target layer');
+  }
+
+  override async computeCams(input: Tensor, targetSetsOrFn: TargetSets, opts: ComputeOptions): Promise<{ cams: Tensor[]; outputs: Tensor; targetsUsed: Target[][] }> {
+    const who = 'FullGrad';
+    if (opts.eigenSmooth) throw new Error(`${who}: eigenSmooth is not supported`);
+    if (opts.targetSize != null) checkTargetSize(opts.targetSize, who);
+    const N = input.shape[0];
+    const size: [number, number] = opts.targetSize ? [opts.targetSize[1], opts.targetSize[0]] : [input.shape[2], input.shape[3]];
+    const x = input.detach();
+    x.requiresGrad = true;
+    this.outputs = this.biasLayers.map(() => null);
+    try {
+      const out = this.model.forward(x);
+      if (out.rank < 1 || out.shape[0] !== N) throw new Error(`${who}: the model output ${fmtShape(out.shape)} has no batch dimension of ${N}`);
+      const layerOuts = this.outputs.map((t, i) => {
+        if (!t) throw new Error(`${who}: layer ${i} (${this.biasLayers[i].constructor.name}) did not run during forward`);
+        if (t.rank !== 4) throw new Error(`${who}: layer ${i} output ${fmtShape(t.shape)} is not N×C×h×w`);
+        return t;
+      });
+      const outputs = keep(out.detach());
+      const targetSets = typeof targetSetsOrFn === 'function' ? await targetSetsOrFn(outputs) : targetSetsOrFn;
+      const cams: Tensor[] = [];
+      const targetsUsed: Target[][] = [];
+      for (let s = 0; s < targetSets.length; s++) {
+        const targets = targetSets[s] ? [...targetSets[s]!] : await topClass(outputs);
+        if (targets.length !== N) throw new Error(`${who}: got ${targets.length} targets for a batch of ${N}; give one target per sample`);
+        targetsUsed.push(targets);
+        const [gx, ...gz] = grad(scoreSum(out, targets, who), [x, ...layerOuts], { retainGraph: s < targetSets.length - 1, allowUnused: true });
+        cams.push(keep(tidy(() => this.combine(input, gx, gz, size, opts.raw ?? false))));
+      }
+      return { cams, outputs, targetsUsed };
+    } finally {
+      this.outputs = [];
+      this.capture.clear();
+    }
+  }
+
+  private combine(input: Tensor, gx: Tensor | null, gz: (Tensor | null)[], size: [number, number], raw: boolean): Tensor {
+    // |x ⊙ ∂y/∂x| (zero if the output does not depend on the input)
+    let total = channelMaps(abs(gx ? mul(gx, input) : mul(input, 0)), size);
+    gz.forEach((g, i) => {
+      if (!g) return; // the output does not depend on this layer: its part is 0 everywhere
+      const b = reshape(effectiveBias(this.biasLayers[i]), [1, -1, 1, 1]);
+      total = add(total, channelMaps(abs(mul(b, g)), size));
+    });
+    return raw ? total : scaleCam(total, null);
+  }
+
+  override dispose(): void {
+    for (const h of this.handles) h.remove();
+    this.handles.length = 0;
+    super.dispose();
+  }
+}
+
+async function topClass(outputs: Tensor): Promise<Target[]> {
+  const idx = await argmax(reshape(outputs, [outputs.shape[0], -1]), 1).data();
+  return Array.from(idx, (c) => new ClassifierOutputTarget(c));
+}
+

@@ -1,0 +1,21 @@
+// --backend: WebGPU by default only on a hardware adapter; a software adapter (SwiftShader) is slower
+// than the CPU backend for this work, so the CPU backend is chosen there.
+import * as F from '../index';
+
+export async function chooseBackend(requested?: 'cpu' | 'webgpu'): Promise<'cpu' | 'webgpu'> {
+  if (requested === 'cpu') return F.setDefaultDevice('cpu');
+  if (requested === 'webgpu') return F.setDefaultDevice('webgpu');
+  const info = await webgpuInfo();
+  if (info && !info.isFallbackAdapter) return F.setDefaultDevice('webgpu');
+  return F.setDefaultDevice('cpu');
+}
+
+async function webgpuInfo(): Promise<{ isFallbackAdapter: boolean } | null> {
+  const mod = F as unknown as { getWebGPUInfo?: () => Promise<{ isFallbackAdapter: boolean } | null> };
+  if (!mod.getWebGPUInfo) return null;
+  try {
+    return await mod.getWebGPUInfo();
+  } catch {
+    return null;
+  }
+}
