@@ -97,7 +97,12 @@ function topEigenSubspace(A: Float64Array, n: number): { value: number; vector: 
   return result;
 }
 
-function topEigen(A: Float64Array, n: number): { value: number; vector: Float64Array } {
+/**
+ * Eigenpair of the largest eigenvalue of a symmetric n×n matrix (row-major). Exact (Jacobi) up to
+ * n = 160; above, subspace iteration on 8 vectors, which returns the largest eigenvalue among the 8 of
+ * largest magnitude (the largest one unless 8 negative eigenvalues are larger in magnitude).
+ */
+export function topEigen(A: Float64Array, n: number): { value: number; vector: Float64Array } {
   return n <= 160 ? topEigenJacobi(A, n) : topEigenSubspace(A, n);
 }
 

@@ -151,6 +151,26 @@ export class ResNet extends Module {
     const f = this.forwardFeatures(x);
     return this.fc.forward(flatten(this.avgpool.forward(f), 1));
   }
+
+  /**
+   * The logits computed from the output of a stage ('layer1'…'layer4') or of one of its blocks
+   * ('layer4.1'), running only the layers after it; null for any other layer. AblationCAM uses this
+   * (the ForwardFrom interface of cam/methods/ablation.ts) to skip the unchanged first part of the network.
+   */
+  forwardFrom(layerName: string, activation: Tensor): Tensor | null {
+    const m = /^layer([1-4])(?:\.(\d+))?$/.exec(layerName);
+    if (!m) return null;
+    const stages = [this.layer1, this.layer2, this.layer3, this.layer4];
+    const s = Number(m[1]) - 1;
+    let x = activation;
+    if (m[2] !== undefined) {
+      const b = Number(m[2]);
+      if (b >= stages[s].length) return null;
+      for (let i = b + 1; i < stages[s].length; i++) x = stages[s].at(i).forward(x);
+    }
+    for (let i = s + 1; i < stages.length; i++) x = stages[i].forward(x);
+    return this.fc.forward(flatten(this.avgpool.forward(x), 1));
+  }
 }
 
 export function resnet(options: ResNetOptions): ResNet {

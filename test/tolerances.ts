@@ -82,6 +82,19 @@ export const TOL = {
    *  float32 sums (min-max normalisation divides by the map's range), so reassociation errors of ~1e-6
    *  in the activations grow by 1/range; 1e-4 is the issue's bar and still 100× below a wrong formula. */
   cam: { atol: 1e-4, rtol: 0 },
+  /** KPCA-CAM's raw projection (|values| ≤ ~0.6) against scikit-learn, which builds and centres the
+   *  kernel matrix in float32 (its X is float32) while we work in float64: ~1e-7 relative error per
+   *  kernel entry, amplified by 1/(eigen-gap) in the eigenvector. Worst observed 4.3e-7 (6×5 grid,
+   *  Jacobi) and 2.4e-7 (32×30 grid, subspace iteration vs ARPACK); 5e-6 keeps > 10× margin, while a
+   *  wrong γ (0.25 instead of 1/5), a missing √λ or another kernel is off by ≥ 0.1. */
+  kpcaProjection: { atol: 5e-6, rtol: 0 },
+  /** CAM metrics (test/cam/metrics.test.ts) against PyTorch/scipy: differences of float32 softmax
+   *  probabilities or logits of the tiny CNN (both sides round each conv sum of ≤ 36 products in another
+   *  order), perturbed inputs that are exact copies (where) or a float32 blur, float64 sums of ≤ 11
+   *  curve points, and an imputation solved to 1e-10 here and directly by scipy. Worst observed 1.2e-7
+   *  (a logit difference); 1e-6 keeps 8× margin, while masking one pixel more in RD@5 moves RD by 1e-2
+   *  and a blur σ of 4.9 instead of 5 moves the insertion AUC by 8e-5. */
+  camMetric: { atol: 1e-6, rtol: 0 },
   /** CAM maps on the WebGPU backend: float32 kernels reassociate every reduction (matmul, conv, means). */
   camWebgpu: { atol: 1e-3, rtol: 0 },
 } satisfies Record<string, Tol>;

@@ -14,12 +14,13 @@
  * component (progressive scans refine the same buffers); at the end each block is dequantised and inverse
  * transformed into a sample plane, and the planes are upsampled and colour-converted.
  *
- * Not reproduced: libjpeg's progressive "block smoothing", which only changes the output of progressive files whose
- * scans leave some of the first AC coefficients unrefined (never the case for files written by libjpeg/PIL/OpenCV).
+ * Progressive files whose scans leave some of the first AC coefficients unsent or unrefined get libjpeg's interblock
+ * smoothing (jpeg-smooth.ts), as in PIL; complete files (everything libjpeg, PIL and OpenCV write) never need it.
  */
 import { BitReader, buildHuffmanTable, END_OF_DATA, standardHuffmanTables, type HuffmanTable } from './jpeg-huffman';
 import { idctIslow, islowMultiplierTable } from './jpeg-idct';
 import { planesToRgb, type ComponentPlane, type JpegColorSpace } from './jpeg-color';
+import { makeBlockSmoother, SAVED_COEFS, smoothingApplies } from './jpeg-smooth';
 import { DEFAULT_MAX_PIXELS, decodeFail, type RgbImage } from './types';
 
 /**
@@ -37,7 +38,7 @@ export interface JpegDecodeOptions {
   maxPixels?: number;
 }
 
-interface Component {
+export interface Component {
   id: number;
   index: number;
   h: number;
@@ -45,6 +46,10 @@ interface Component {
   tq: number;
   /** Quantisation table latched at the component's first scan (libjpeg latch_quant_tables), as short multipliers. */
   quant: Int32Array | null;
+  /** The same latched table as raw 16-bit values (block smoothing uses these). */
+  quantRaw: Uint16Array | null;
+  /** Progressive: Al of the last scan that sent each of coefficients 0..9, -1 if none (libjpeg coef_bits). */
+  coefBits: Int8Array;
   /** width_in_blocks / height_in_blocks: blocks holding real samples. */
   blocksW: number;
   blocksH: number;
@@ -57,7 +62,7 @@ interface Component {
   height: number;
 }
 
-interface Frame {
+export interface Frame {
   progressive: boolean;
   width: number;
   height: number;
@@ -70,6 +75,19 @@ interface Frame {
 
 /** Decodes a JPEG file into RGB. Throws ImageDecodeError for anything it cannot decode exactly. */
 export function decodeJpeg(bytes: Uint8Array, options: JpegDecodeOptions = {}): RgbImage {
+  const { frame, colorSpace } = readJpegCoefficients(bytes, options);
+  const planes = componentPlanes(frame);
+  return { width: frame.width, height: frame.height, data: planesToRgb(planes, frame.width, frame.height, colorSpace) };
+}
+
+/**
+ * Parses the file and entropy-decodes every scan, stopping before the IDCT: the quantised DCT coefficients of each
+ * component (the same arrays libjpeg's jpeg_read_coefficients returns; tests compare them with libjpeg's).
+ */
+export function readJpegCoefficients(
+  bytes: Uint8Array,
+  options: JpegDecodeOptions = {},
+): { frame: Frame; colorSpace: JpegColorSpace } {
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   const data = bytes;
   const len = data.length;
@@ -147,8 +165,8 @@ export function decodeJpeg(bytes: Uint8Array, options: JpegDecodeOptions = {}): 
         break;
       case 0xdc:
         decodeFail('JPEG', 'DNL marker (image height defined after the scan) is not supported');
-      case 0xe0: // APP0: JFIF implies YCbCr
-        if (end - start >= 5 && data[start] === 0x4a && data[start + 1] === 0x46 && data[start + 2] === 0x49 &&
+      case 0xe0: // APP0: JFIF implies YCbCr (libjpeg only counts a full 14-byte JFIF header)
+        if (end - start >= 14 && data[start] === 0x4a && data[start + 1] === 0x46 && data[start + 2] === 0x49 &&
           data[start + 3] === 0x46 && data[start + 4] === 0) sawJfif = true;
         break;
       case 0xee: // APP14: Adobe, whose transform flag says RGB (0), YCbCr (1) or YCCK (2)
@@ -173,9 +191,7 @@ export function decodeJpeg(bytes: Uint8Array, options: JpegDecodeOptions = {}): 
 
   if (!frame) decodeFail('JPEG', 'no SOF marker (no image)');
   if (scans === 0) decodeFail('JPEG', 'no SOS marker (no image data)');
-  const colorSpace = chooseColorSpace(frame, sawJfif, adobeTransform);
-  const planes = frame.components.map((c) => inverseTransform(c));
-  return { width: frame.width, height: frame.height, data: planesToRgb(planes, frame.width, frame.height, colorSpace) };
+  return { frame, colorSpace: chooseColorSpace(frame, sawJfif, adobeTransform) };
 }
 
 function parseFrame(data: Uint8Array, start: number, end: number, progressive: boolean, maxPixels: number): Frame {
@@ -208,7 +224,8 @@ function parseFrame(data: Uint8Array, start: number, end: number, progressive: b
     hmax = Math.max(hmax, h);
     vmax = Math.max(vmax, v);
     comps.push({
-      id: data[o], index: i, h, v, tq: data[o + 2], quant: null,
+      id: data[o], index: i, h, v, tq: data[o + 2], quant: null, quantRaw: null,
+      coefBits: new Int8Array(SAVED_COEFS).fill(-1),
       blocksW: 0, blocksH: 0, allocW: 0, allocH: 0, coefs: new Int16Array(0), width: 0, height: 0,
     });
   }
@@ -278,17 +295,34 @@ function chooseColorSpace(frame: Frame, sawJfif: boolean, adobeTransform: number
   return 'ycbcr';
 }
 
-/** Dequantises and inverse-transforms every block that holds real samples into a component plane. */
-function inverseTransform(c: Component): ComponentPlane {
+/** The sample planes of all components (libjpeg's raw_data_out), after block smoothing where libjpeg applies it. */
+export function componentPlanes(frame: Frame): ComponentPlane[] {
+  // Progressive files whose scans left low-frequency coefficients unrefined get libjpeg's block smoothing.
+  const smooth = frame.progressive && smoothingApplies(frame.components);
+  return frame.components.map((c) => inverseTransform(c, smooth ? frame.mcusY : 0));
+}
+
+/**
+ * Dequantises and inverse-transforms every block that holds real samples into a component plane; with
+ * `smoothRows` > 0 (the number of iMCU rows) each block first goes through libjpeg's block smoothing.
+ */
+function inverseTransform(c: Component, smoothRows: number): ComponentPlane {
   const stride = c.blocksW * 8;
   const plane = new Uint8Array(stride * c.blocksH * 8);
   // A component that no scan ever mentioned has no latched table: libjpeg would leave its coefficients zero
   // (mid-grey); so do we, with a dummy all-ones table.
   const quant = c.quant ?? new Int32Array(64).fill(1);
-  const ws = new Int32Array(64);
+  const ws = new Int32Array(72); // 64 workspace + 8 scratch (see idctIslow)
+  const smoother = smoothRows > 0 ? makeBlockSmoother(c, smoothRows) : null;
+  const block = new Int16Array(64);
   for (let by = 0; by < c.blocksH; by++) {
     for (let bx = 0; bx < c.blocksW; bx++) {
-      idctIslow(c.coefs, (by * c.allocW + bx) * 64, quant, ws, plane, by * 8 * stride + bx * 8, stride);
+      if (smoother) {
+        smoother(by, bx, block);
+        idctIslow(block, 0, quant, ws, plane, by * 8 * stride + bx * 8, stride);
+      } else {
+        idctIslow(c.coefs, (by * c.allocW + bx) * 64, quant, ws, plane, by * 8 * stride + bx * 8, stride);
+      }
     }
   }
   return { data: plane, stride, width: c.width, height: c.height, h: c.h, v: c.v };
@@ -347,6 +381,7 @@ function decodeScan(
     const t = quantTables[c.tq];
     if (!t) decodeFail('JPEG', `quantisation table ${c.tq} is not defined`);
     c.quant = islowMultiplierTable(t);
+    c.quantRaw = t.slice();
   }
 
   const reader = new BitReader(data, end);
@@ -390,6 +425,7 @@ function decodeScan(
     if (ah !== 0 && al !== ah - 1) bad = true;
     if (al > 13) bad = true;
     if (bad) decodeFail('JPEG', `corrupt progressive scan parameters Ss=${ss} Se=${se} Ah=${ah} Al=${al}`);
+    for (const c of comps) for (let k = ss; k <= se && k < SAVED_COEFS; k++) c.coefBits[k] = al;
 
     if (dcScan && ah === 0) {
       const dcs = comps.map((_, i) => need(dcT[i], 'DC', i));

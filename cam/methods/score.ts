@@ -39,11 +39,10 @@ export class ScoreCAM extends BaseCAM {
     const bs = checkBatchSize(this.batchSize, who);
     const scores = new Float32Array(N * C);
     for (let n = 0; n < N; n++) {
-      const xn = slice(input, 0, n, n + 1);
       for (let c0 = 0; c0 < C; c0 += bs) {
         const c1 = Math.min(C, c0 + bs);
         // x_n ⊙ M_c for each channel of the chunk: (c1−c0)×C_in×H×W, freed after scoring
-        const batch = () => mul(xn, scoreCamMasks(activations, n, c0, c1, size));
+        const batch = () => mul(slice(input, 0, n, n + 1), scoreCamMasks(activations, n, c0, c1, size));
         scores.set(await modelScores(this.model, batch, targets[n], who), n * C + c0);
       }
     }

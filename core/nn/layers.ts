@@ -10,6 +10,7 @@ import { conv2d } from '../ops/conv';
 import { adaptiveAvgPool2d, maxPool2d } from '../ops/pool';
 import { batchNorm, layerNorm } from '../ops/norm';
 import { fmtShape, pair } from '../shape';
+import { noGrad } from '../grad-mode';
 
 export class Identity extends Module {
   forward(x: Tensor): Tensor {
@@ -115,6 +116,12 @@ export class BatchNorm2d extends Module {
   }
   forward(x: Tensor): Tensor {
     if (x.rank !== 4) throw new Error(`BatchNorm2d: expected a 4-D input [N, C, H, W], got ${fmtShape(x.shape)}`);
+    if (this.training) {
+      // torch counts training batches (only used when momentum is None, which we do not support)
+      const next = noGrad(() => add(this.numBatchesTracked, 1));
+      this.numBatchesTracked.replaceStorage(next.storageRef);
+      next.dispose();
+    }
     return batchNorm(x, this.runningMean, this.runningVar, this.weight, this.bias, {
       training: this.training,
       momentum: this.opts.momentum ?? 0.1,
@@ -173,4 +180,3 @@ export function checkPositiveInt(v: unknown, arg: string): void {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new RangeError(`${arg} must be a positive integer, got ${String(v)}`);
 }
 
-export { add };

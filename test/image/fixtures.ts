@@ -37,7 +37,26 @@ export interface ShowCamCase {
   expected?: string;
   sha256?: string;
 }
+export interface LinearSweepCase {
+  seed: number;
+  dtype: 'f32' | 'u8';
+  srcWidth: number;
+  srcHeight: number;
+  channels: number;
+  width: number;
+  height: number;
+  sha256: string;
+}
+export interface BicubicSweepCase {
+  seed: number;
+  srcWidth: number;
+  srcHeight: number;
+  width: number;
+  height: number;
+  sha256: string;
+}
 export interface Manifest {
+  sweeps: { generator: string; linear: LinearSweepCase[]; bicubic: BicubicSweepCase[] };
   decode: DecodeCase[];
   decodeErrors: { file: string; message: string }[];
   bicubic: ResizeCase[];
@@ -108,4 +127,16 @@ export function compareBytes(actual: Uint8Array, c: { expected?: string; sha256?
 /** Fast byte equality (vitest's deep equality walks typed arrays element by element, which is slow). */
 export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && Buffer.compare(a, b) === 0;
+}
+
+/** The fixture script's gen_u32: deterministic pseudo-random 32-bit values (a multiply-xorshift hash of the index). */
+export function genU32(n: number, seed: number): Uint32Array {
+  const out = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    let x = (Math.imul(i, 2654435761) + Math.imul(seed, 40503)) >>> 0;
+    x = (x ^ (x >>> 15)) >>> 0;
+    x = Math.imul(x, 2246822519) >>> 0;
+    out[i] = (x ^ (x >>> 13)) >>> 0;
+  }
+  return out;
 }

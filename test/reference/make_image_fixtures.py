@@ -58,6 +58,16 @@ manifest = {
 }
 
 
+def compact_json(obj, depth=0):
+    """JSON with one list item per line (readable diffs) but no indentation inside the items (small file)."""
+    if isinstance(obj, dict) and depth < 2:
+        inner = ',\n'.join(f'{json.dumps(k)}: {compact_json(v, depth + 1)}' for k, v in obj.items())
+        return '{\n' + inner + '\n}'
+    if isinstance(obj, list) and depth < 3 and obj and isinstance(obj[0], dict):
+        return '[\n' + ',\n'.join(json.dumps(v, separators=(',', ':')) for v in obj) + '\n]'
+    return json.dumps(obj, separators=(',', ':'))
+
+
 def write(rel, data):
     path = os.path.join(OUT, rel)
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -117,6 +127,15 @@ def synthetic(w, h, seed):
     img[h // 3, :, :] = [255, 0, 0]  # saturated lines
     img[:, w // 2, :] = [0, 0, 255]
     return np.clip(np.round(img), 0, 255).astype(np.uint8)
+
+
+def gen_u32(n, seed):
+    """Deterministic test data, re-implemented in test/image/fixtures.ts (genU32)."""
+    x = (np.arange(n, dtype=np.uint64) * 2654435761 + seed * 40503) & 0xFFFFFFFF
+    x ^= x >> 15
+    x = (x * 2246822519) & 0xFFFFFFFF
+    x ^= x >> 13
+    return x.astype(np.uint32)
 
 
 def pil_jpeg(arr, **kw):
@@ -219,9 +238,12 @@ DCT = np.array([[math.sqrt((1 if u == 0 else 2) / 8) * math.cos((2 * x + 1) * u 
                 for u in range(8)])
 
 
-def encode_jpeg(planes, samp, quality=85, interleaved=True, restart=0, marker='jfif', ids=None, qsel=None):
+def encode_jpeg(planes, samp, quality=85, interleaved=True, restart=0, marker='jfif', ids=None, qsel=None,
+                quant=None, coef_hook=None):
     """planes: full-resolution float arrays (one per component, already in the JPEG colour space, 0..255);
-    samp: [(h, v)] per component. marker: 'jfif', 'adobe0' (Adobe APP14 transform 0 = RGB), 'adobe1', or None."""
+    samp: [(h, v)] per component. marker: 'jfif', 'adobe0' (Adobe APP14 transform 0 = RGB), 'adobe1', or None.
+    quant: optional {table index: 64 natural-order values} replacing PIL's tables (16-bit precision if any value >
+    255, written in an SOF1 file); coef_hook(ci, q) may rewrite the quantised coefficients (hostile-but-legal data)."""
     H, W = planes[0].shape
     nc = len(planes)
     ids = ids or list(range(1, nc + 1))
@@ -231,6 +253,16 @@ def encode_jpeg(planes, samp, quality=85, interleaved=True, restart=0, marker='j
     mcux = -(-W // (8 * hmax))
     mcuy = -(-H // (8 * vmax))
     qt, huff = tables_from_pil(quality)
+    sof_marker = 0xC0
+    if quant:
+        for t, vals in quant.items():
+            nat = np.array(vals, np.float64).reshape(8, 8)
+            wide = int(nat.max()) > 255
+            zz = [int(vals[ZIGZAG[k]]) for k in range(64)]
+            raw = bytes([0x10 | t if wide else t]) + (struct.pack('>64H', *zz) if wide else bytes(zz))
+            qt[t] = (raw, nat)
+            if wide:
+                sof_marker = 0xC1
     coefs = []
     for ci, plane in enumerate(planes):
         h, v = samp[ci]
@@ -244,6 +276,8 @@ def encode_jpeg(planes, samp, quality=85, interleaved=True, restart=0, marker='j
         blocks = comp.reshape(by, 8, bx, 8).transpose(0, 2, 1, 3) - 128
         f = DCT @ blocks @ DCT.T
         q = np.round(f / qt[qsel[ci]][1]).astype(np.int64)
+        if coef_hook:
+            q = coef_hook(ci, q)
         coefs.append((q, -(-cw // 8), -(-ch // 8)))
 
     out = bytearray(b'\xff\xd8')
@@ -261,7 +295,7 @@ def encode_jpeg(planes, samp, quality=85, interleaved=True, restart=0, marker='j
     sof = struct.pack('>BHHB', 8, H, W, nc)
     for ci in range(nc):
         sof += struct.pack('>BBB', ids[ci], samp[ci][0] << 4 | samp[ci][1], qsel[ci])
-    seg(0xC0, sof)
+    seg(sof_marker, sof)
     dht = b''.join(huff[k][0] for k in (0x00, 0x10, 0x01, 0x11))
     seg(0xC4, dht)
     if restart:
@@ -466,7 +500,7 @@ def main():
 
     # --- PIL baseline: quality x subsampling ------------------------------------------------------------------------
     for sname, arr in sources.items():
-        for q in (50, 90, 100):
+        for q in ((50, 90, 100) if sname == 'photo37x23' else (50, 90)):
             for sub in (0, 1, 2):
                 add_decode(f'pil_{sname}_q{q}_s{sub}', 'jpg', pil_jpeg(arr, quality=q, subsampling=sub),
                            f'PIL baseline quality={q} subsampling={sub}')
@@ -551,6 +585,58 @@ def main():
     add_decode('enc_gray_22', 'jpg', encode_jpeg([ycc[0]], [(2, 2)]), 'encoder grayscale declaring 2x2 sampling')
     add_decode('enc_gray_rst', 'jpg', encode_jpeg([ycc_photo[0]], [(1, 1)], restart=2, quality=30),
                'encoder grayscale, restart every 2 blocks')
+
+    # Hostile but legal coefficients: dequantised values overflow 16 bits, which is where libjpeg-turbo's SIMD IDCT
+    # (what PIL runs on x86-64) and jidctint.c part ways; PIL decodes these files without any warning.
+    hrng = np.random.default_rng(21)
+
+    def wild(ci, q):
+        q = hrng.integers(-1023, 1024, q.shape)
+        q[..., 0, 0] = hrng.integers(-1000, 1001, q.shape[:2])
+        return q
+
+    def dc_only(ci, q):
+        q = np.zeros_like(q)
+        q[..., 0, 0] = hrng.choice([-1000, -600, 600, 1000], q.shape[:2])
+        return q
+
+    add_decode('enc_overflow_q255', 'jpg',
+               encode_jpeg(ycc_photo, [(2, 2), (1, 1), (1, 1)], quant={0: [255] * 64, 1: [200] * 64}, coef_hook=wild),
+               'random large coefficients x quantiser 255: 16-bit overflow inside the IDCT')
+    add_decode('enc_overflow_q16bit', 'jpg',
+               encode_jpeg(ycc_photo, [(1, 1), (1, 1), (1, 1)],
+                           quant={0: list(hrng.integers(1, 65536, 64)), 1: [40000] * 64}, coef_hook=wild),
+               '16-bit quantisation tables (SOF1), values above 32767 (ISLOW_MULT_TYPE is a short)')
+    add_decode('enc_overflow_dc_only', 'jpg',
+               encode_jpeg([ycc[0]], [(1, 1)], quant={0: [255] * 64}, coef_hook=dc_only),
+               'DC-only blocks whose dequantised DC overflows 16 bits (the SIMD DC-only shortcut)')
+
+    # --- Incomplete progressive files (scans dropped before EOI): libjpeg's block smoothing --------------------------
+    def drop_scans(data, keep):
+        """Keeps the first `keep` scans (and the tables before them) of a progressive JPEG, then EOI."""
+        i = 2
+        while True:
+            m, n = data[i + 1], struct.unpack('>H', data[i + 2:i + 4])[0]
+            if m == 0xDA:
+                break
+            i += 2 + n
+        marks = [p for p in range(i, len(data) - 1)
+                 if data[p] == 0xFF and data[p + 1] not in (0, 0xFF) and not 0xD0 <= data[p + 1] <= 0xD7]
+        sos = [p for p in marks if data[p + 1] == 0xDA]
+        end = marks[marks.index(sos[keep - 1]) + 1]
+        while data[end + 1] != 0xDA and data[end + 1] != 0xD9:  # tables belonging to the next scan
+            end = marks[marks.index(end) + 1]
+        return data[:end] + b'\xff\xd9'
+
+    prog_sources = [('420', crop, dict(subsampling=2)), ('444', crop, dict(subsampling=0)),
+                    ('422w2', np.ascontiguousarray(photo[10:43, 60:80]), dict(subsampling=1)),
+                    ('gray', gray, {}), ('420big', small, dict(subsampling=2))]
+    for pname, arr, kw in prog_sources:
+        full = pil_jpeg(arr, quality=80, progressive=True, **kw)
+        for keep in ((1, 2, 3, 5) if pname != '420big' else (1, 4)):
+            add_decode(f'prog_partial_{pname}_{keep}scans', 'jpg', drop_scans(full, keep),
+                       f'progressive {pname}: only the first {keep} scans, then EOI (block smoothing)',
+                       store='sha' if pname == '420big' else 'raw')
 
     # --- Decode errors PIL also refuses or we do not support -------------------------------------------------------
     cmyk = Image.fromarray(crop).convert('CMYK')
@@ -654,7 +740,7 @@ def main():
         assert out.dtype == np.float32
         case = {'srcWidth': sw, 'srcHeight': sh, 'channels': cn, 'width': dw, 'height': dh,
                 'src': write(f'resize/f32_{i}_src.f32', a.astype('<f4').tobytes())}
-        if dw * dh * cn <= 20000:
+        if dw * dh * cn <= 8000:
             case['expected'] = write(f'resize/f32_{i}_out.f32', out.astype('<f4').tobytes())
         else:
             case['sha256'] = sha256(out.astype('<f4').tobytes())
@@ -673,6 +759,35 @@ def main():
                                      'src': 'expected/BLUE_GROSBEAK.rgb' if i == 13 else
                                      write(f'resize/u8_{i}_src.bin', a.tobytes()),
                                      'expected': write(f'resize/u8_{i}_out.bin', out.tobytes())})
+
+    # --- Sweeps: many random sizes, inputs from a generator the tests re-implement, only SHA-256s stored ---------
+    swr = np.random.default_rng(2024)
+    manifest['sweeps'] = {'generator': 'x = (i*2654435761 + seed*40503) mod 2^32; x ^= x>>15; '
+                                       'x = x*2246822519 mod 2^32; x ^= x>>13; u8 = x & 255; f32 = (x>>8) / 2^24',
+                          'linear': [], 'bicubic': []}
+    for i in range(300):
+        sw, sh = int(swr.integers(1, 41)), int(swr.integers(1, 41))
+        if i % 5 == 0:  # exact 2x reductions take OpenCV's INTER_AREA shortcut
+            dw, dh = sw, sh
+            sw, sh = 2 * dw, 2 * dh
+        else:
+            dw, dh = int(swr.integers(1, 81)), int(swr.integers(1, 81))
+        cn = int(swr.integers(1, 5))
+        dtype = 'f32' if i % 2 == 0 else 'u8'
+        x = gen_u32(sw * sh * cn, i)
+        a = (x >> 8).astype(np.float32) / np.float32(1 << 24) if dtype == 'f32' else (x & 255).astype(np.uint8)
+        a = a.reshape(sh, sw, cn)
+        out = cv2.resize(a if cn > 1 else a[..., 0], (dw, dh), interpolation=cv2.INTER_LINEAR)
+        manifest['sweeps']['linear'].append({'seed': i, 'dtype': dtype, 'srcWidth': sw, 'srcHeight': sh,
+                                             'channels': cn, 'width': dw, 'height': dh,
+                                             'sha256': sha256(out.astype('<f4' if dtype == 'f32' else np.uint8))})
+    for i in range(120):
+        sw, sh = int(swr.integers(1, 60)), int(swr.integers(1, 60))
+        dw, dh = int(swr.integers(1, 120)), int(swr.integers(1, 120))
+        a = (gen_u32(sw * sh * 3, 1000 + i) & 255).astype(np.uint8).reshape(sh, sw, 3)
+        out = np.asarray(Image.fromarray(a).resize((dw, dh), Image.BICUBIC))
+        manifest['sweeps']['bicubic'].append({'seed': 1000 + i, 'srcWidth': sw, 'srcHeight': sh, 'width': dw,
+                                              'height': dh, 'sha256': sha256(out.tobytes())})
 
     # --- Colormap -------------------------------------------------------------------------------------------------
     jet_bgr = cv2.applyColorMap(np.arange(256, dtype=np.uint8).reshape(1, 256), cv2.COLORMAP_JET)
@@ -704,7 +819,7 @@ def main():
     for i, (iname, img, mask, w) in enumerate(show_cases):
         out = show_cam_on_image(np.float32(img) / 255, mask, use_rgb=True, image_weight=w)
         h, wd = img.shape[:2]
-        case = {'image': write(f'expected/showcam_{i}_img.rgb', img.tobytes()), 'width': wd, 'height': h,
+        case = {'image': write(f'expected/showcam_img_{iname}.rgb', img.tobytes()), 'width': wd, 'height': h,
                 'mask': write(f'expected/showcam_{i}_mask.f32', mask.astype('<f4').tobytes()), 'imageWeight': w}
         if h * wd <= 100 * 100:
             case['expected'] = write(f'expected/showcam_{i}_out.rgb', out.tobytes())
@@ -726,7 +841,7 @@ def main():
         'sha256': sha256(out.tobytes())}
 
     with open(os.path.join(OUT, 'manifest.json'), 'w') as f:
-        json.dump(manifest, f, indent=1)
+        f.write(compact_json(manifest))
     total = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(OUT) for f in fs)
     print(f'wrote {OUT}: {len(manifest["decode"])} decode cases, {len(manifest["bicubic"])} bicubic, '
           f'{len(manifest["linearF32"])} linear f32, {len(manifest["linearU8"])} linear u8, '
