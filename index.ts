@@ -3,3 +3,4 @@ export * from './core/index';
 export * from './core/nn/index';
 export * from './models/index';
 export * from './cam/index';
+export * from './kernels/index';

@@ -97,6 +97,11 @@ export const TOL = {
   camMetric: { atol: 1e-6, rtol: 0 },
   /** CAM maps on the WebGPU backend: float32 kernels reassociate every reduction (matmul, conv, means). */
   camWebgpu: { atol: 1e-3, rtol: 0 },
+  /** Front-end ops (forward and backward) on WebGPU vs the CPU backend, float32 both: the GPU sums
+   *  reductions, matmuls and convolutions in another order (error ≈ √K·2⁻²⁴·Σ|terms|, K ≤ a few hundred
+   *  here) and its transcendentals are 1–3 ulp; a backward pass chains 2–4 such kernels. Values are O(1),
+   *  so 1e-5 absolute plus 1e-4 relative covers that with margin, while one wrong element is off by ≥ 1e-2. */
+  crossBackend: { atol: 1e-5, rtol: 1e-4 },
 } satisfies Record<string, Tol>;
 
 /** Step ε of gradcheck's central differences (see TOL.gradcheck). */
