@@ -38,8 +38,12 @@ async function readWeights(path: string, what: string, command: string): Promise
   }
   const bytes = new Uint8Array(await readFile(path));
   const ext = extname(path).toLowerCase();
-  if (ext === '.safetensors') return { dict: await F.loadSafetensors(bytes), metadata: await F.loadSafetensorsMetadata(bytes) };
-  return { dict: await F.loadTorchCheckpoint(bytes), metadata: {} };
+  try {
+    if (ext === '.safetensors') return { dict: await F.loadSafetensors(bytes), metadata: await F.loadSafetensorsMetadata(bytes) };
+    return { dict: await F.loadTorchCheckpoint(bytes), metadata: {} };
+  } catch (e) {
+    throw new UsageError(`${command}: ${what} file '${path}' cannot be read: ${(e as Error).message}`);
+  }
 }
 
 async function modelOptionsFromJson(path: string, command: string): Promise<{ kind: 'vit' | 'resnet'; options: Record<string, unknown> }> {
@@ -49,6 +53,7 @@ async function modelOptionsFromJson(path: string, command: string): Promise<{ ki
   } catch (e) {
     throw new UsageError(`${command}: --model '${path}' is neither a preset (${PRESET_NAMES.join(', ')}) nor a readable JSON file: ${(e as Error).message}`);
   }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new UsageError(`${command}: --model '${path}' must hold a JSON object of model options`);
   const o = v as Record<string, unknown>;
   if (o.kind === 'resnet' || 'block' in o) return { kind: 'resnet', options: o };
   return { kind: 'vit', options: o };
@@ -68,8 +73,13 @@ export async function loadModel(opts: { model: string; weights?: string; classif
   } else if (opts.model.endsWith('.json')) {
     const j = await modelOptionsFromJson(opts.model, command);
     kind = j.kind;
-    if (kind === 'vit') vit = F.visionTransformer({ ...(j.options as F.VisionTransformerOptions), numClasses: 0 });
-    else resnetOpts = j.options as unknown as F.ResNetOptions;
+    if (kind === 'vit') {
+      try {
+        vit = F.visionTransformer({ ...(j.options as F.VisionTransformerOptions), numClasses: 0 });
+      } catch (e) {
+        throw new UsageError(`${command}: --model '${opts.model}': ${(e as Error).message}`);
+      }
+    } else resnetOpts = j.options as unknown as F.ResNetOptions;
   } else {
     throw new UsageError(`${command}: unknown --model '${opts.model}'; use a preset (${PRESET_NAMES.join(', ')}) or an options .json file`);
   }
@@ -78,7 +88,12 @@ export async function loadModel(opts: { model: string; weights?: string; classif
   if (kind === 'resnet') {
     const fc = weights?.dict['fc.weight'];
     const numClasses = fc ? fc.shape[0] : resnetOpts!.numClasses ?? 1000;
-    const model = F.resnet({ ...resnetOpts!, numClasses });
+    let model: F.ResNet;
+    try {
+      model = F.resnet({ ...resnetOpts!, numClasses });
+    } catch (e) {
+      throw new UsageError(`${command}: --model '${opts.model}': ${(e as Error).message}`);
+    }
     if (weights) loadInto(model, weights.dict, '--weights', command);
     norm = parseNorm(weights?.metadata);
     const layer = opts.targetLayer ?? 'layer4';

@@ -99,8 +99,8 @@ function defaultGrad(out: Tensor, what: string, i: number, given: Tensor | null 
   }
   if (out.size !== 1) {
     throw new Error(
-      `${what}: grad can be implicitly created only for outputs with one element; output ${i} has shape ` +
-        `${fmtShape(out.shape)}, pass ${what === 'backward' ? 'a gradOutput' : 'gradOutputs'}`,
+      `${what}: grad can be implicitly created only for outputs with one element; ${what === 'backward' ? 'the output' : `output ${i}`} ` +
+        `has shape ${fmtShape(out.shape)}, pass ${what === 'backward' ? 'a gradOutput' : 'gradOutputs'}`,
     );
   }
   return onesLike(out);

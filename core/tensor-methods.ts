@@ -2,6 +2,8 @@
 // one-line forward to the functional op, attached to the prototype here so tensor.ts stays free of ops.
 import { Tensor } from './tensor';
 import type { DType } from './dtype';
+import { getBackend, type DeviceName } from './device';
+import { wrap } from './ops/util';
 import { backward as runBackward } from './autograd';
 import * as ew from './ops/elementwise';
 import * as red from './ops/reduce';
@@ -20,6 +22,8 @@ declare module './tensor' {
     clone(): Tensor;
     contiguous(): Tensor;
     to(dtype: DType): Tensor;
+    /** A copy on another device (reads the values, so it is asynchronous). */
+    toDevice(device: DeviceName): Promise<Tensor>;
     float(): Tensor;
     int(): Tensor;
     add(other: Operand): Tensor;
@@ -98,6 +102,12 @@ P.clone = function () {
 };
 P.contiguous = function () { return vw.contiguous(this); };
 P.to = function (dtype: DType) { return ew.cast(this, dtype); };
+P.toDevice = async function (device: DeviceName) {
+  const b = await getBackend(device);
+  if (!b) throw new Error(`toDevice: the '${device}' device is not available here`);
+  if (b === this.backend) return vw.contiguous(this).detach();
+  return wrap(b.upload(await this.data()), this.shape, this.dtype);
+};
 P.float = function () { return ew.cast(this, 'float32'); };
 P.int = function () { return ew.cast(this, 'int32'); };
 P.add = function (o) { return ew.add(this, o); };

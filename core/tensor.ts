@@ -117,7 +117,7 @@ export class Tensor implements View {
 
   set requiresGrad(v: boolean) {
     if (v && !isFloat(this.dtype)) {
-      throw new TypeError(`requiresGrad: only floating-point tensors can require gradients, this one is ${this.dtype}`);
+      throw new TypeError(`requiresGrad: only floating-point tensors can require gradients, this one is ${this.dtype} ${fmtShape(this.shape)}`);
     }
     if (!v && this.gradFn !== null) {
       throw new Error('requiresGrad: cannot turn off gradients of a non-leaf tensor; use detach()');

@@ -1,6 +1,320 @@
+// 2-D convolution (NCHW) as implicit GEMM: forward, gradient w.r.t. the input, gradient w.r.t. the weight.
+//
+// Forward, per image n and group g: out[o, p] = Σ_{i,j,c} W[o, c, i, j] · x[c, y·sh − ph + i·dh, x·sw − pw + j·dw]
+// (p = (y, x) an output pixel). The input gradient is the same product with the roles swapped ("transposed
+// convolution"): gx[c, p] = Σ_{i,j,o} W[o, c, i, j] · gy[o, (y + ph − i·dh)/sh, (x + pw − j·dw)/sw], where the
+// division must be exact. One kernel (`tapsKernel`) serves both:
+//   * the taps (i, j) are the outer loop, so each output pixel's source position and its padding / stride
+//     validity are computed once per tap, not once per multiply;
+//   * the inner loop runs over the summed channels c, reading 4 pixels of the source (masked) and 8 rows of a
+//     re-laid-out weight Wt[i][j][c][row], contiguous along rows, so 8 rows are two vec4 loads;
+//   * register blocking as in matmul.ts: a workgroup is 8×8 invocations, each holds 8 rows × 4 pixels of the
+//     output in 8 vec4 accumulators (one per pixel and half of the rows). No workgroup memory.
+// Wt is a copy of the weight made per call (a strided copy kernel, ≈ 1 % of the convolution's work for 3×3).
+// A 1×1 stride-1 unpadded convolution is a plain matmul and goes to matmul.ts (all three directions).
+// The weight gradient (`weightGradKernel`) reduces over (n, y, x) with 8 output channels × 4 (c, i, j)
+// columns per invocation.
 import type { Conv2dParams, View } from '../core/backend';
+import { mapKernel, unaryOp } from './elementwise';
+import { matmulInto } from './matmul';
 import type { Host } from './runtime/host';
+import { bufferOf } from './runtime/host';
+import type { Kernel } from './runtime/runtime';
 import type { GpuStorage } from './runtime/storage';
-export function conv2d(host: Host, x: View, w: View, p: Conv2dParams): GpuStorage { void host; void x; void w; void p; throw new Error('todo'); }
-export function conv2dBackwardInput(host: Host, x: View, w: View, p: Conv2dParams, s: readonly number[]): GpuStorage { void host; void x; void w; void p; void s; throw new Error('todo'); }
-export function conv2dBackwardWeight(host: Host, x: View, w: View, p: Conv2dParams, s: readonly number[]): GpuStorage { void host; void x; void w; void p; void s; throw new Error('todo'); }
+import { UniformLayout } from './runtime/uniforms';
+import { wgslType } from './strided';
+
+const WG_X = 8; // invocations along pixels (4 each)
+const WG_Y = 8; // invocations along rows (8 each)
+const TM = 8; // rows per invocation
+const TN = 4; // pixels per invocation
+
+export function convOutputSize(size: number, k: number, stride: number, pad: number, dil: number): number {
+  return Math.floor((size + 2 * pad - dil * (k - 1) - 1) / stride) + 1;
+}
+
+const TAPS_PARAMS = new UniformLayout([
+  ['images', 'u32'], ['groups', 'u32'], ['rows', 'u32'], ['rowsTotal', 'u32'], ['inner', 'u32'],
+  ['P', 'u32'], ['Wout', 'u32'], ['Hs', 'i32'], ['Ws', 'i32'],
+  ['kh', 'u32'], ['kw', 'u32'], ['sh', 'i32'], ['sw', 'i32'], ['ph', 'i32'], ['pw', 'i32'], ['dh', 'i32'], ['dw', 'i32'],
+  ['tilesR', 'u32'], ['tilesP', 'u32'],
+  ['offS', 'i32'], ['sN', 'i32'], ['sC', 'i32'], ['sH', 'i32'], ['sW', 'i32'],
+]);
+
+const cache = new Map<string, Kernel>();
+
+/**
+ * out[n, g·rows + r, p] = Σ_{i,j} Σ_{c < inner} Wt[i, j, c, g·rows + r] · S[n, g·inner + c, src(p, i, j)].
+ * `transposed` selects the source position: forward y·s − pad + i·d, or backward (y + pad − i·d)/s if exact.
+ */
+function tapsKernel(transposed: boolean, vecRows: boolean): Kernel {
+  const key = `conv_taps|${transposed ? 'bwd' : 'fwd'}|${vecRows ? 'v' : 's'}`;
+  let k = cache.get(key);
+  if (k) return k;
+  const P4 = [0, 1, 2, 3];
+  const srcPos = transposed
+    ? (axis: 'y' | 'x', t: string): string => {
+      const [s, p, d, n] = axis === 'y' ? ['sh', 'ph', 'dh', 'Hs'] : ['sw', 'pw', 'dw', 'Ws'];
+      return `let ${axis}t = ${axis}0 + u.${p} - ${t} * u.${d}; let ${axis}s = ${axis}t / u.${s}; let ${axis}ok = ${axis}t >= 0 && ${axis}t % u.${s} == 0 && ${axis}s < u.${n};`;
+    }
+    : (axis: 'y' | 'x', t: string): string => {
+      const [s, p, d, n] = axis === 'y' ? ['sh', 'ph', 'dh', 'Hs'] : ['sw', 'pw', 'dw', 'Ws'];
+      return `let ${axis}s = ${axis}0 * u.${s} - u.${p} + ${t} * u.${d}; let ${axis}ok = ${axis}s >= 0 && ${axis}s < u.${n};`;
+    };
+  const source = (): string => `
+${TAPS_PARAMS.wgsl()}
+@group(0) @binding(0) var<uniform> u: Params;
+@group(0) @binding(1) var<storage, read> S: array<f32>;
+@group(0) @binding(2) var<storage, read> Wt: array<${vecRows ? 'vec4<f32>' : 'f32'}>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+const WG_X = ${WG_X}u; // invocations along output pixels, ${TN} pixels each
+const WG_Y = ${WG_Y}u; // invocations along output rows, ${TM} rows each
+
+// source row (or column) of output coordinate o0 for tap t along one axis, and whether it exists
+fn src_y(y0: i32, i: i32) -> vec2<i32> {
+  ${srcPos('y', 'i')}
+  return vec2<i32>(ys, select(0, 1, yok));
+}
+fn src_x(x0: i32, j: i32) -> vec2<i32> {
+  ${srcPos('x', 'j')}
+  return vec2<i32>(xs, select(0, 1, xok));
+}
+
+@compute @workgroup_size(WG_X, WG_Y)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  // workgroup → (image n, group g, row tile, pixel tile); the grid may be folded past 65,535
+  let wg = (wid.z * nwg.y + wid.y) * nwg.x + wid.x;
+  let tileP = wg % u.tilesP;
+  let tileR = (wg / u.tilesP) % u.tilesR;
+  let ng = wg / (u.tilesP * u.tilesR);
+  if (ng >= u.images * u.groups) { return; }
+  let n = ng / u.groups;
+  let g = ng % u.groups;
+  let r0 = (tileR * WG_Y + lid.y) * ${TM}u;
+  let p0 = (tileP * WG_X + lid.x) * ${TN}u;
+${vecRows
+    ? `  // rows r0..r0+7 as two vec4 (clamped to the group's last aligned row; rows past the end are dropped)
+  let lastRow4 = g * u.rows + ((u.rows - 1u) & ~3u);
+  let rowA = min(g * u.rows + r0, lastRow4);
+  let rowB = min(g * u.rows + r0 + 4u, lastRow4);`
+    : `  // rows r0..r0+7, clamped to the group's last row
+${[0, 1, 2, 3, 4, 5, 6, 7].map((r) => `  let row${r} = g * u.rows + min(r0 + ${r}u, u.rows - 1u);`).join('\n')}`}
+  let srcBase = u.offS + i32(n) * u.sN + i32(g * u.inner) * u.sC;
+${P4.map((q) => `  var acc${q}a = vec4<f32>(0.0); var acc${q}b = vec4<f32>(0.0); // pixel p0+${q}, rows r0..r0+7`).join('\n')}
+  // output pixel coordinates, once (pixels past the end are masked out)
+${P4.map((q) => `  let y${q} = i32((p0 + ${q}u) / u.Wout); let x${q} = i32((p0 + ${q}u) % u.Wout); let in${q} = p0 + ${q}u < u.P;`).join('\n')}
+  for (var i = 0; i < i32(u.kh); i++) {
+${P4.map((q) => `    let sy${q} = src_y(y${q}, i);`).join('\n')}
+    for (var j = 0; j < i32(u.kw); j++) {
+      // this tap's source offset and validity per pixel (the clamped offset 0 is read but masked)
+${P4.map((q) => `      let sx${q} = src_x(x${q}, j); let ok${q} = in${q} && sy${q}.y == 1 && sx${q}.y == 1;
+      let s${q} = srcBase + select(0, sy${q}.x * u.sH + sx${q}.x * u.sW, ok${q});`).join('\n')}
+      let wTap = (u32(i) * u.kw + u32(j)) * u.inner;
+      for (var c = 0u; c < u.inner; c++) {
+        let wi = (wTap + c) * u.rowsTotal;
+        ${vecRows
+    ? `let wa = Wt[(wi + rowA) >> 2u];
+        let wb = Wt[(wi + rowB) >> 2u];`
+    : `let wa = vec4<f32>(Wt[wi + row0], Wt[wi + row1], Wt[wi + row2], Wt[wi + row3]);
+        let wb = vec4<f32>(Wt[wi + row4], Wt[wi + row5], Wt[wi + row6], Wt[wi + row7]);`}
+        let cOff = i32(c) * u.sC;
+${P4.map((q) => `        let x${q} = select(0.0, S[u32(s${q} + cOff)], ok${q});`).join('\n')}
+${P4.map((q) => `        acc${q}a = fma(wa, vec4<f32>(x${q}), acc${q}a); acc${q}b = fma(wb, vec4<f32>(x${q}), acc${q}b);`).join('\n')}
+      }
+    }
+  }
+  let outBase = (n * u.rowsTotal + g * u.rows) * u.P;
+${P4.map((q) => `  if (p0 + ${q}u < u.P) {
+    for (var r = 0u; r < 4u; r++) {
+      if (r0 + r < u.rows) { out[outBase + (r0 + r) * u.P + p0 + ${q}u] = acc${q}a[r]; }
+      if (r0 + 4u + r < u.rows) { out[outBase + (r0 + 4u + r) * u.P + p0 + ${q}u] = acc${q}b[r]; }
+    }
+  }`).join('\n')}
+}`;
+  k = { key, params: TAPS_PARAMS, inputs: 2, outputs: 1, source };
+  cache.set(key, k);
+  return k;
+}
+
+/** A contiguous copy of `w` viewed with the given axis order (sizes and strides picked from w's axes). */
+function relayout(host: Host, w: View, shape: number[], strides: number[], op: string): GpuStorage {
+  return mapKernel(host, op, unaryOp('copy', 'float32'), [{ ...w, shape, strides }], shape, 'float32')!;
+}
+
+function checkF32(op: string, ...views: View[]): void {
+  for (const v of views) {
+    if (wgslType(v.dtype, op) !== 'f32') throw new TypeError(`WebGPU backend: ${op} supports float32 only`);
+  }
+}
+
+function isPointwise(kh: number, kw: number, p: Conv2dParams): boolean {
+  return kh === 1 && kw === 1 && p.stride[0] === 1 && p.stride[1] === 1 && p.padding[0] === 0 && p.padding[1] === 0 && p.groups === 1;
+}
+
+/** x's [H, W] axes as one pixel axis, or null when its strides do not allow it. */
+function pixelsView(x: View): View | null {
+  const [N, C, H, W] = x.shape;
+  if (H > 1 && W > 1 && x.strides[2] !== W * x.strides[3]) return null;
+  return { ...x, shape: [N, C, H * W], strides: [x.strides[0], x.strides[1], W > 1 ? x.strides[3] : x.strides[2]] };
+}
+
+function runTaps(host: Host, transposed: boolean, src: View, wt: GpuStorage, out: GpuStorage, g: {
+  images: number; groups: number; rows: number; inner: number; Ho: number; Wo: number; Hs: number; Ws: number;
+  kh: number; kw: number; p: Conv2dParams;
+}, op: string): void {
+  const P = g.Ho * g.Wo;
+  const rowsTotal = g.rows * g.groups;
+  if (g.images * rowsTotal * P === 0) return;
+  const vecRows = rowsTotal % 4 === 0 && g.rows % 4 === 0;
+  const tilesR = Math.ceil(g.rows / (WG_Y * TM));
+  const tilesP = Math.ceil(P / (WG_X * TN));
+  host.rt.run(tapsKernel(transposed, vecRows), [bufferOf(src, op), wt.buffer], [out.buffer], {
+    images: g.images, groups: g.groups, rows: g.rows, rowsTotal, inner: g.inner, P, Wout: g.Wo, Hs: g.Hs, Ws: g.Ws,
+    kh: g.kh, kw: g.kw, sh: g.p.stride[0], sw: g.p.stride[1], ph: g.p.padding[0], pw: g.p.padding[1],
+    dh: g.p.dilation[0], dw: g.p.dilation[1], tilesR, tilesP,
+    offS: src.offset, sN: src.strides[0], sC: src.strides[1], sH: src.strides[2], sW: src.strides[3],
+  }, g.images * g.groups * tilesR * tilesP);
+}
+
+export function conv2d(host: Host, x: View, w: View, p: Conv2dParams): GpuStorage {
+  checkF32('conv2d', x, w);
+  const [N, , H, W] = x.shape;
+  const [O, Cg, kh, kw] = w.shape;
+  const G = p.groups;
+  const Ho = convOutputSize(H, kh, p.stride[0], p.padding[0], p.dilation[0]);
+  const Wo = convOutputSize(W, kw, p.stride[1], p.padding[1], p.dilation[1]);
+  const out = host.alloc('float32', N * O * Ho * Wo, 'conv2d');
+  if (N * O * Ho * Wo === 0) return out;
+  const xp = isPointwise(kh, kw, p) ? pixelsView(x) : null;
+  if (xp) {
+    // out[n] = W[O, C] · x[n][C, H·W]
+    matmulInto(host, { ...w, shape: [N, O, Cg], strides: [0, w.strides[0], w.strides[1]] }, xp, out);
+    return out;
+  }
+  // Wt[i][j][c][o] = w[o, c, i, j]
+  const wt = relayout(host, w, [kh, kw, Cg, O], [w.strides[2], w.strides[3], w.strides[1], w.strides[0]], 'conv2d');
+  runTaps(host, false, x, wt, out, { images: N, groups: G, rows: O / G, inner: Cg, Ho, Wo, Hs: H, Ws: W, kh, kw, p }, 'conv2d');
+  host.release(wt);
+  return out;
+}
+
+export function conv2dBackwardInput(host: Host, gy: View, w: View, p: Conv2dParams, inputShape: readonly number[]): GpuStorage {
+  checkF32('conv2dBackwardInput', gy, w);
+  const [N, C, H, W] = inputShape;
+  const [O, Cg, kh, kw] = w.shape;
+  const [, , Ho, Wo] = gy.shape;
+  const G = p.groups;
+  const Og = O / G;
+  if (convOutputSize(H, kh, p.stride[0], p.padding[0], p.dilation[0]) !== Ho || convOutputSize(W, kw, p.stride[1], p.padding[1], p.dilation[1]) !== Wo) {
+    throw new Error('conv2dBackwardInput: gradient shape does not match the convolution');
+  }
+  const out = host.alloc('float32', N * C * H * W, 'conv2dBackwardInput');
+  if (N * C * H * W === 0) return out;
+  const gp = isPointwise(kh, kw, p) ? pixelsView(gy) : null;
+  if (gp) {
+    // gx[n] = Wᵀ[C, O] · gy[n][O, H·W]
+    matmulInto(host, { ...w, shape: [N, C, O], strides: [0, w.strides[1], w.strides[0]] }, gp, out);
+    return out;
+  }
+  // Wt[i][j][o][g·Cg + c] = w[g·Og + o, c, i, j]
+  const wt = relayout(host, w, [kh, kw, Og, G, Cg], [w.strides[2], w.strides[3], w.strides[0], Og * w.strides[0], w.strides[1]], 'conv2dBackwardInput');
+  runTaps(host, true, gy, wt, out, { images: N, groups: G, rows: Cg, inner: Og, Ho: H, Wo: W, Hs: Ho, Ws: Wo, kh, kw, p }, 'conv2dBackwardInput');
+  host.release(wt);
+  return out;
+}
+
+const WGRAD_PARAMS = new UniformLayout([
+  ['images', 'u32'], ['groups', 'u32'], ['Og', 'u32'], ['Kg', 'u32'], ['Ho', 'u32'], ['Wo', 'u32'],
+  ['H', 'i32'], ['W', 'i32'], ['kh', 'u32'], ['kw', 'u32'],
+  ['sh', 'i32'], ['sw', 'i32'], ['ph', 'i32'], ['pw', 'i32'], ['dh', 'i32'], ['dw', 'i32'],
+  ['tilesR', 'u32'], ['tilesK', 'u32'],
+  ['offX', 'i32'], ['xN', 'i32'], ['xC', 'i32'], ['xH', 'i32'], ['xW', 'i32'],
+  ['offG', 'i32'], ['gN', 'i32'], ['gC', 'i32'], ['gH', 'i32'], ['gW', 'i32'],
+]);
+
+function weightGradKernel(): Kernel {
+  const key = 'conv_wgrad';
+  let k = cache.get(key);
+  if (k) return k;
+  const Q = [0, 1, 2, 3];
+  const R = [0, 1, 2, 3, 4, 5, 6, 7];
+  const source = (): string => `
+${WGRAD_PARAMS.wgsl()}
+@group(0) @binding(0) var<uniform> u: Params;
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read> GY: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+const WG_X = ${WG_X}u; // invocations along the (c, i, j) columns, 4 each
+const WG_Y = ${WG_Y}u; // invocations along output channels, 8 each
+
+// gw[g·Og + o, c, i, j] = Σ_n Σ_y Σ_x gy[n, g·Og + o, y, x] · x[n, g·Cg + c, y·sh − ph + i·dh, x·sw − pw + j·dw]
+@compute @workgroup_size(WG_X, WG_Y)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let wg = (wid.z * nwg.y + wid.y) * nwg.x + wid.x;
+  let tileK = wg % u.tilesK;
+  let tileR = (wg / u.tilesK) % u.tilesR;
+  let g = wg / (u.tilesK * u.tilesR);
+  if (g >= u.groups) { return; }
+  let o0 = (tileR * WG_Y + lid.y) * 8u;
+  let k0 = (tileK * WG_X + lid.x) * 4u;
+  let khw = u.kh * u.kw;
+  // the 4 columns (c, i, j): channel offset into x and the tap displacement; clamped past the end
+${Q.map((q) => `  let kk${q} = min(k0 + ${q}u, u.Kg - 1u);
+  let xc${q} = u.offX + i32(g * (u.Kg / khw) + kk${q} / khw) * u.xC;
+  let di${q} = i32((kk${q} % khw) / u.kw) * u.dh - u.ph;
+  let dj${q} = i32(kk${q} % u.kw) * u.dw - u.pw;`).join('\n')}
+${R.map((r) => `  let go${r} = u.offG + i32(g * u.Og + min(o0 + ${r}u, u.Og - 1u)) * u.gC;`).join('\n')}
+${R.map((r) => `  var acc${r} = vec4<f32>(0.0);`).join('\n')}
+  for (var n = 0; n < i32(u.images); n++) {
+    for (var y = 0; y < i32(u.Ho); y++) {
+${Q.map((q) => `      let iy${q} = y * u.sh + di${q}; let rowOk${q} = iy${q} >= 0 && iy${q} < u.H; let xr${q} = xc${q} + n * u.xN + iy${q} * u.xH;`).join('\n')}
+      let gRow = n * u.gN + y * u.gH;
+      for (var x = 0; x < i32(u.Wo); x++) {
+${Q.map((q) => `        let ix${q} = x * u.sw + dj${q}; let ok${q} = rowOk${q} && ix${q} >= 0 && ix${q} < u.W;
+        let v${q} = select(0.0, X[u32(select(0, xr${q} + ix${q} * u.xW, ok${q}))], ok${q});`).join('\n')}
+        let xv = vec4<f32>(v0, v1, v2, v3);
+        let gi = gRow + x * u.gW;
+${R.map((r) => `        acc${r} = fma(vec4<f32>(GY[u32(go${r} + gi)]), xv, acc${r});`).join('\n')}
+      }
+    }
+  }
+${R.map((r) => `  if (o0 + ${r}u < u.Og) { for (var q = 0u; q < 4u; q++) { if (k0 + q < u.Kg) { out[(g * u.Og + o0 + ${r}u) * u.Kg + k0 + q] = acc${r}[q]; } } }`).join('\n')}
+}`;
+  k = { key, params: WGRAD_PARAMS, inputs: 2, outputs: 1, source };
+  cache.set(key, k);
+  return k;
+}
+
+export function conv2dBackwardWeight(host: Host, x: View, gy: View, p: Conv2dParams, weightShape: readonly number[]): GpuStorage {
+  checkF32('conv2dBackwardWeight', x, gy);
+  const [N, C, H, W] = x.shape;
+  const [O, Cg, kh, kw] = weightShape;
+  if (C !== Cg * p.groups) throw new Error('conv2dBackwardWeight: input channels do not match the weight shape');
+  const [, , Ho, Wo] = gy.shape;
+  const G = p.groups;
+  if (convOutputSize(H, kh, p.stride[0], p.padding[0], p.dilation[0]) !== Ho || convOutputSize(W, kw, p.stride[1], p.padding[1], p.dilation[1]) !== Wo) {
+    throw new Error('conv2dBackwardWeight: gradient shape does not match the convolution');
+  }
+  const size = O * Cg * kh * kw;
+  const out = host.alloc('float32', size, 'conv2dBackwardWeight');
+  if (size === 0) return out;
+  const xp = isPointwise(kh, kw, p) ? pixelsView(x) : null;
+  const gp = xp ? pixelsView(gy) : null;
+  if (xp && gp && N === 1) {
+    // gw[O, C] = gy[O, P] · x[C, P]ᵀ
+    matmulInto(host, gp, { ...xp, shape: [1, H * W, C], strides: [xp.strides[0], xp.strides[2], xp.strides[1]] }, out);
+    return out;
+  }
+  const Kg = Cg * kh * kw;
+  const Og = O / G;
+  const tilesR = Math.ceil(Og / (WG_Y * 8));
+  const tilesK = Math.ceil(Kg / (WG_X * 4));
+  host.rt.run(weightGradKernel(), [bufferOf(x, 'conv2dBackwardWeight'), bufferOf(gy, 'conv2dBackwardWeight')], [out.buffer], {
+    images: N, groups: G, Og, Kg, Ho, Wo, H, W, kh, kw,
+    sh: p.stride[0], sw: p.stride[1], ph: p.padding[0], pw: p.padding[1], dh: p.dilation[0], dw: p.dilation[1],
+    tilesR, tilesK,
+    offX: x.offset, xN: x.strides[0], xC: x.strides[1], xH: x.strides[2], xW: x.strides[3],
+    offG: gy.offset, gN: gy.strides[0], gC: gy.strides[1], gH: gy.strides[2], gW: gy.strides[3],
+  }, G * tilesR * tilesK);
+  return out;
+}

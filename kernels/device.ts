@@ -90,7 +90,10 @@ async function nodeGpu(flags: string[]): Promise<GPU | null> {
     try {
       const fsName = 'node:fs';
       const fs = (await import(/* @vite-ignore */ fsName)) as typeof import('node:fs');
-      if (fs.existsSync(SWIFTSHADER_ICD)) proc.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+      if (fs.existsSync(SWIFTSHADER_ICD)) {
+        proc.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+        proc.env.XDG_RUNTIME_DIR ??= '/tmp'; // the Vulkan loader complains without one
+      }
     } catch {
       // not fatal: Dawn picks whatever the loader finds
     }

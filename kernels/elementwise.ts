@@ -169,7 +169,7 @@ const UNARY_F32: Record<UnaryOp, [string, string[]?]> = {
   // 0.5x(1 + tanh u) = x·sigmoid(2u)
   geluTanh: ['return a0 * sig_(2.0 * gelu_tanh_u(a0));', ['gelu_tanh_parts']],
   // Φ(x) + x·φ(x)
-  geluGrad: ['return phi_(a0) + a0 * 0.3989422804014327 * exp_(-0.5 * a0 * a0);', ['phi_', 'exp_']],
+  geluGrad: ['return phi_(a0) + a0 * 0.3989422804014327 * exp_neg_half_sq(a0);', ['phi_', 'exp_neg_half_sq']],
   // (1 + t)/2 + x/2·(1 - t²)·√(2/π)(1 + 3·0.044715x²), with (1 ± t)/2 = sigmoid(±2u)
   geluTanhGrad: [
     `let v = 2.0 * gelu_tanh_u(a0);

@@ -5,7 +5,8 @@
 // drops NaN, and `x != x` folds to false. So NaN tests use the bit pattern, and exp/log/tanh/sin/cos are the
 // Cephes single-precision algorithms (≈1–2 ulp): Cody–Waite range reduction plus a short minimax polynomial.
 // erf uses the same split as the CPU: the Maclaurin series below |x| = 0.5, 1 − erfc above, with erfc from
-// the Numerical Recipes Chebyshev fit (relative error < 1.2e-7); −z² is formed exactly from two halves of z.
+// the Numerical Recipes Chebyshev fit (relative error < 1.2e-7); exp(−z²) is formed from two halves of z so
+// the rounding of z² does not cost accuracy in the tail.
 //
 // Each helper lists the helpers it calls; `mathHelpers(names)` returns them in dependency order.
 
@@ -146,19 +147,29 @@ fn erf_series(x: f32) -> f32 {
   return sum * 1.1283791670955126;
 }`,
   },
-  erfc_nr: {
+  exp_neg_half_sq: {
     deps: ['exp_'],
     code: `
-// erfc(z) for z >= 0 (Numerical Recipes erfcc): t·exp(-z² + P(t)), t = 1/(1 + z/2).
-fn erfc_nr(z: f32) -> f32 {
+// exp(-x²/2) without the rounding of x²: x = xh + xl with xh = x cut to 12 bits, so xh² is exact and
+// x² = xh² + (x - xh)(x + xh). (A rounded x² would cost |x²|·2^-24 relative accuracy: 2e-6 at |x| = 8.)
+fn exp_neg_half_sq(x: f32) -> f32 {
+  let xh = bitcast<f32>(bitcast<u32>(x) & 0xfffff000u);
+  return exp_(-0.5 * (xh * xh)) * exp_(-0.5 * ((x - xh) * (x + xh)));
+}`,
+  },
+  erfc_nr: {
+    deps: ['exp_', 'exp_neg_half_sq'],
+    code: `
+// Numerical Recipes erfcc: erfc(z) = t·exp(-z² + P(t)), t = 1/(1 + z/2), for z >= 0, given e = exp(-z²).
+fn erfc_nr_e(z: f32, e: f32) -> f32 {
   if (z > 10.0) { return 0.0; } // erfc(10) ≈ 2e-45: below float32's normal range
   let t = 1.0 / (1.0 + 0.5 * z);
   let p = -1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807
           + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
-  // -z² = -zh² - (z - zh)(z + zh), with zh = z rounded to 12 bits so zh² is exact
-  let zh = bitcast<f32>(bitcast<u32>(z) & 0xfffff000u);
-  return t * exp_(-zh * zh) * exp_(p - (z - zh) * (z + zh));
-}`,
+  return t * e * exp_(p);
+}
+// erfc(z), z >= 0: exp(-z²) = exp(-(√2 z)²/2)
+fn erfc_nr(z: f32) -> f32 { return erfc_nr_e(z, exp_neg_half_sq(z * 1.4142135623730951)); }`,
   },
   erf_: {
     deps: ['erf_series', 'erfc_nr'],
@@ -171,14 +182,15 @@ fn erf_(x: f32) -> f32 {
 }`,
   },
   phi_: {
-    deps: ['erf_series', 'erfc_nr'],
+    deps: ['erf_series', 'erfc_nr', 'exp_neg_half_sq'],
     code: `
-// Φ(x) = (1 + erf(x/√2))/2, formed as erfc(|x|/√2)/2 in the lower tail so no digits cancel.
+// Φ(x) = (1 + erf(x/√2))/2, formed as erfc(|x|/√2)/2 in the lower tail so no digits cancel; exp(-x²/2) is
+// taken from x itself, not from the rounded x/√2.
 fn phi_(x: f32) -> f32 {
   let v = x * 0.70710678118654752;
   let z = abs(v);
   if (z < 0.5) { return 0.5 + 0.5 * erf_series(v); }
-  let r = 0.5 * erfc_nr(z);
+  let r = 0.5 * erfc_nr_e(z, exp_neg_half_sq(x));
   return select(1.0 - r, r, x < 0.0);
 }`,
   },

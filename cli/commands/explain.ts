@@ -1,5 +1,6 @@
 // finercam explain <image>: one image → the three modes' strip as a PNG and the categories printed. With
 // no --model it uses the built-in demo model, so a person can try the tool at once.
+import { mkdir } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import * as F from '../../index';
 import { list, num, parseArgs, str, UsageError, type OptionSpec } from '../args';
@@ -87,6 +88,7 @@ export async function explain(argv: string[]): Promise<number> {
     console.log(`${modes[i].label.padEnd(14)} main ${name(main)} p=${probs[main].toFixed(3)}  references ${r.references[i][0].map(name).join(', ') || '(none)'}  α=${modes[i].alpha}`);
   }
   const out = str(p, 'out') ?? join(dirname(imagePath), `${basename(imagePath, extname(imagePath))}.finercam.png`);
+  await mkdir(dirname(out) || '.', { recursive: true });
   await writePng(out, composeStrip(tiles, labels, { tileHeight: Math.min(256, Math.max(96, rgb.height)) }));
   console.log(`wrote ${out}`);
   cam.dispose();

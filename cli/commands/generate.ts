@@ -51,6 +51,7 @@ export async function generate(argv: string[]): Promise<number> {
   const modelName = required(p, 'model', 'generate');
   const modes = pickModes(list(p, 'modes'), 'generate', UsageError);
   const images = await listImages(dataset, 'generate');
+  if (images.length === 0) throw new UsageError(`generate: no images (.jpg .jpeg .png .bmp) found in '${dataset}'`);
   const classNames = str(p, 'classes') ? await loadClassNames(str(p, 'classes')!, 'generate') : null;
   const device = await chooseBackend(str(p, 'backend') as 'cpu' | 'webgpu' | undefined);
   const lm = await loadModel({ model: modelName, weights: str(p, 'weights'), classifier: str(p, 'classifier'), targetLayer: str(p, 'target-layer') }, 'generate');

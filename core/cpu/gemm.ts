@@ -1,33 +1,53 @@
-// C[M×N] = A[M×K] · B[K×N], all row-major and contiguous. The loop order is i-k-j so the innermost loop
-// streams a row of B and a row of C; four rows of A are handled together so each row of B that is read
-// from memory feeds four rows of C (register blocking in JS: a0..a3 stay in registers).
+// C[M×N] = A[M×K] · B[K×N], all row-major and contiguous, for the CPU backend (matmul, conv via im2col).
+//
+// Three paths by size:
+//  - thin products (M or N below the 3×3 register tile, e.g. a matrix-vector product): direct loops, no
+//    packing (which would cost as much as the product and waste most of each tile on zero padding);
+//  - everything else: the blocked, packed kernel of gemm-kernel.ts (about 4–5 GFLOP/s on one core);
+//  - large products (≥ PARALLEL_MIN_MACS multiply-adds) are also split over worker threads when running on
+//    Node (workers.ts); in browsers, or with setCpuThreads(1), they stay on the calling thread.
 import type { TypedArray } from '../dtype';
+import { createGemmKernel } from './gemm-kernel';
+import { parallelGemm } from './workers';
+
+const kernel = createGemmKernel();
+
+/** Products smaller than this many multiply-adds are not worth a round trip to the worker threads (≈0.2 ms). */
+export const PARALLEL_MIN_MACS = 1 << 20;
 
 export function gemm(M: number, N: number, K: number, A: TypedArray, aOff: number, B: TypedArray, bOff: number, C: TypedArray, cOff: number): void {
-  C.fill(0, cOff, cOff + M * N);
-  let i = 0;
-  for (; i + 4 <= M; i += 4) {
-    const c0 = cOff + i * N, c1 = c0 + N, c2 = c1 + N, c3 = c2 + N;
-    const r0 = aOff + i * K, r1 = r0 + K, r2 = r1 + K, r3 = r2 + K;
-    for (let k = 0; k < K; k++) {
-      const a0 = A[r0 + k], a1 = A[r1 + k], a2 = A[r2 + k], a3 = A[r3 + k];
-      const b = bOff + k * N;
+  if (M === 0 || N === 0) return;
+  if (M < kernel.mr || N < kernel.nr) {
+    thinGemm(M, N, K, A, aOff, B, bOff, C, cOff);
+    return;
+  }
+  if (M * N * K >= PARALLEL_MIN_MACS && parallelGemm(M, N, K, A, aOff, B, bOff, C, cOff, kernel)) return;
+  kernel.gemm(M, N, K, A, aOff, K, B, bOff, N, C, cOff, N);
+}
+
+/**
+ * Few columns (matrix-vector): one dot product per entry of C. Few rows: rows of B scaled by A[i][k] and
+ * summed into a double-precision row. Either way C is rounded once, like the packed path.
+ */
+function thinGemm(M: number, N: number, K: number, A: TypedArray, aOff: number, B: TypedArray, bOff: number, C: TypedArray, cOff: number): void {
+  if (N < M) {
+    for (let i = 0; i < M; i++) {
       for (let j = 0; j < N; j++) {
-        const bv = B[b + j];
-        C[c0 + j] += a0 * bv;
-        C[c1 + j] += a1 * bv;
-        C[c2 + j] += a2 * bv;
-        C[c3 + j] += a3 * bv;
+        let s = 0;
+        for (let k = 0, a = aOff + i * K, b = bOff + j; k < K; k++, b += N) s += A[a + k] * B[b];
+        C[cOff + i * N + j] = s;
       }
     }
+    return;
   }
-  for (; i < M; i++) {
-    const c0 = cOff + i * N;
-    const r0 = aOff + i * K;
+  const row = new Float64Array(N);
+  for (let i = 0; i < M; i++) {
+    row.fill(0);
     for (let k = 0; k < K; k++) {
-      const a0 = A[r0 + k];
+      const a = A[aOff + i * K + k];
       const b = bOff + k * N;
-      for (let j = 0; j < N; j++) C[c0 + j] += a0 * B[b + j];
+      for (let j = 0; j < N; j++) row[j] += a * B[b + j];
     }
+    C.set(row, cOff + i * N);
   }
 }

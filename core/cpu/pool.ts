@@ -1,6 +1,8 @@
 // Max pooling with torch's conventions: padding counts as -inf, indices are flat positions h*W+w in the
 // input plane, the first maximum in scan order wins; a NaN always takes over (so the last NaN wins), as
 // torch's CPU kernel does.
+// A dilated window can miss the input entirely; it gives -inf (as torch) and index -1 (torch reports a
+// position outside the plane), which the backward skips.
 import type { Pool2dParams } from '../backend';
 import type { TypedArray } from '../dtype';
 import { arrayFor } from '../dtype';

@@ -103,7 +103,7 @@ function binary(op: BinaryOp, name: string, a: Operand, b: Operand, rule: Binary
   if (!aIsT || !bIsT) {
     const x = checkTensor(aIsT ? a : b, name, aIsT ? 'input' : 'other');
     const s = (aIsT ? b : a) as number;
-    if (typeof s !== 'number') throw new TypeError(`${name}: ${aIsT ? 'other' : 'input'} must be a Tensor or a number, got ${typeof s}`);
+    if (typeof s !== 'number') throw new TypeError(`${name}: ${aIsT ? 'other' : 'input'} must be a Tensor or a number, got ${s === null ? 'null' : typeof s}`);
     const xin = x.dtype === 'int32' && (needsFloat || !Number.isInteger(s)) ? cast(x, 'float32') : x;
     const y = wrap(xin.backend.binaryScalar(op, xin, s, !aIsT), xin.shape);
     const r = aIsT ? scalarRule?.left : scalarRule?.right;
@@ -117,7 +117,7 @@ function binary(op: BinaryOp, name: string, a: Operand, b: Operand, rule: Binary
   if (needsFloat && dtype === 'int32') dtype = 'float32';
   ta = cast(ta, dtype);
   tb = cast(tb, dtype);
-  const shape = broadcastShapes(ta.shape, tb.shape, name);
+  const shape = broadcastShapes(ta.shape, tb.shape, `${name}: input and other`);
   const y = wrap(backend.binary(op, viewAs(ta, shape), viewAs(tb, shape)), shape);
   if (!rule) return y;
   const [sa, sb] = [ta.shape, tb.shape];
@@ -214,7 +214,8 @@ export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
   const dtype = promoteTypes(ta.dtype, tb.dtype);
   const A = cast(ta, dtype);
   const B = cast(tb, dtype);
-  const shape = broadcastShapes(broadcastShapes(cond.shape, A.shape, 'where'), B.shape, 'where');
+  const what = `where: condition ${fmtShape(cond.shape)}, input ${fmtShape(A.shape)} and other ${fmtShape(B.shape)}`;
+  const shape = broadcastShapes(broadcastShapes(cond.shape, A.shape, what), B.shape, what);
   const y = wrap(backend.where(viewAs(cond, shape), viewAs(A, shape), viewAs(B, shape)), shape, dtype);
   const [sa, sb] = [A.shape, B.shape];
   return record('where', [A, B], y, (g, needs) => {

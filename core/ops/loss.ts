@@ -120,15 +120,15 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: CrossEntropyOp
   const reduction = checkReduction(opts.reduction ?? 'mean', op);
   const eps = checkFinite(opts.labelSmoothing ?? 0, op, 'labelSmoothing');
   if (eps < 0 || eps > 1) throw new RangeError(`${op}: labelSmoothing must be between 0 and 1, got ${eps}`);
-  const logp = logSoftmax(input, classDim);
   // The class-dim view of the weight, for broadcasting against input.
-  const wClass = weight && reshape(weight, input.shape.map((d, i) => (i === classDim ? C : 1)));
+  const wClass = weight && reshape(weight, input.shape.map((_, i) => (i === classDim ? C : 1)));
 
   if (target.dtype !== 'int32' && shapesEqual(target.shape, input.shape)) {
     // Class probabilities: −Σ_c w_c·p_c·log q_c per sample; 'mean' divides by the sample count (not by
     // the weights), as torch.
     if (ignoreIndex >= 0) throw new Error(`${op}: ignoreIndex is not supported with class-probability targets, got ${ignoreIndex}`);
     if (target.dtype !== input.dtype) throw new TypeError(`${op}: probability target has dtype ${target.dtype} but input has ${input.dtype}`);
+    const logp = logSoftmax(input, classDim);
     const p = eps > 0 ? add(mul(target, 1 - eps), eps / C) : target;
     const terms = wClass ? mul(mul(logp, p), wClass) : mul(logp, p);
     return reduce(neg(sum(terms, classDim)), reduction, () => input.size / C);
@@ -137,6 +137,7 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: CrossEntropyOp
     throw new TypeError(`${op}: target must be int32 class indices of shape ${fmtShape(targetShapeFor(input, classDim))} or class probabilities of the input's shape ${fmtShape(input.shape)} and dtype, got ${target.dtype} ${fmtShape(target.shape)}`);
   }
   checkClassTarget(target, input, classDim, ignoreIndex, op);
+  const logp = logSoftmax(input, classDim);
   const { loss, w } = pickedLoss(logp, target, weight, ignoreIndex, classDim);
   const nll = reduce(loss, reduction, () => sum(w));
   if (eps === 0) return nll;

@@ -8,16 +8,24 @@ import { backendOf, checkFloat, checkTensor, wrap } from './util';
 import { expand, reshape, squeeze, transpose, unsqueeze } from './views';
 import { add } from './elementwise';
 
+/** Both operands floating point and of one dtype (no implicit promotion, as torch.matmul). */
+function checkOperands(op: string, ...named: [string, Tensor][]): void {
+  for (const [name, t] of named) checkFloat(t, op, name);
+  const [[n0, t0], [n1, t1]] = named;
+  if (t0.dtype !== t1.dtype) {
+    throw new TypeError(`${op}: ${n0} is ${t0.dtype} ${fmtShape(t0.shape)} but ${n1} is ${t1.dtype} ${fmtShape(t1.shape)}; cast one of them (x.to(dtype))`);
+  }
+}
+
 /** [B,M,K]·[B,K,N] with the gradient rule dA = dY·Bᵀ, dB = Aᵀ·dY. */
 export function bmm(a: Tensor, b: Tensor): Tensor {
   checkTensor(a, 'bmm', 'input');
   checkTensor(b, 'bmm', 'mat2');
-  if (a.rank !== 3 || b.rank !== 3) throw new Error(`bmm: expected 3-D tensors, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
+  if (a.rank !== 3 || b.rank !== 3) throw new Error(`bmm: expected 3-D tensors, got input ${fmtShape(a.shape)} and mat2 ${fmtShape(b.shape)}`);
   if (a.shape[0] !== b.shape[0] || a.shape[2] !== b.shape[1]) {
-    throw new Error(`bmm: shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)} cannot be multiplied (need [B,M,K] and [B,K,N])`);
+    throw new Error(`bmm: input ${fmtShape(a.shape)} and mat2 ${fmtShape(b.shape)} cannot be multiplied (need [B, M, K] and [B, K, N])`);
   }
-  if (a.dtype !== b.dtype) throw new TypeError(`bmm: dtypes differ (${a.dtype} and ${b.dtype})`);
-  checkFloat(a, 'bmm', 'input');
+  checkOperands('bmm', ['input', a], ['mat2', b]);
   const backend = backendOf('bmm', ['input', a], ['mat2', b]);
   const y = wrap(backend.matmul(a, b), [a.shape[0], a.shape[1], b.shape[2]], a.dtype);
   return record('matmul', [a, b], y, (g, needs) => [
@@ -30,16 +38,18 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   checkTensor(a, 'matmul', 'input');
   checkTensor(b, 'matmul', 'other');
   if (a.rank === 0 || b.rank === 0) {
-    throw new Error(`matmul: both arguments need at least one dimension, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
+    throw new Error(`matmul: both arguments need at least one dimension, got input ${fmtShape(a.shape)} and other ${fmtShape(b.shape)}`);
   }
+  checkOperands('matmul', ['input', a], ['other', b]);
   const a2 = a.rank === 1 ? unsqueeze(a, 0) : a;
   const b2 = b.rank === 1 ? unsqueeze(b, -1) : b;
   const [M, K] = a2.shape.slice(-2);
   const [K2, N] = b2.shape.slice(-2);
   if (K !== K2) {
-    throw new Error(`matmul: shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)} cannot be multiplied (${K} vs ${K2} in the contracted dimension)`);
+    throw new Error(`matmul: input ${fmtShape(a.shape)} and other ${fmtShape(b.shape)} cannot be multiplied (${K} vs ${K2} in the contracted dimension)`);
   }
-  const batch = broadcastShapes(a2.shape.slice(0, -2), b2.shape.slice(0, -2), 'matmul (batch dimensions)');
+  const batch = broadcastShapes(a2.shape.slice(0, -2), b2.shape.slice(0, -2),
+    `matmul: batch dimensions of input ${fmtShape(a.shape)} and other ${fmtShape(b.shape)}`);
   const B = numel(batch);
   const a3 = reshape(expand(a2, [...batch, M, K]), [B, M, K]);
   const b3 = reshape(expand(b2, [...batch, K, N]), [B, K, N]);
@@ -57,6 +67,7 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   if (x.rank === 0 || x.shape[x.rank - 1] !== weight.shape[1]) {
     throw new Error(`linear: input's last dimension must equal in_features = ${weight.shape[1]}, got input ${fmtShape(x.shape)} and weight ${fmtShape(weight.shape)}`);
   }
+  checkOperands('linear', ['input', x], ['weight', weight]);
   if (bias) {
     checkTensor(bias, 'linear', 'bias');
     if (bias.rank !== 1 || bias.shape[0] !== weight.shape[0]) {

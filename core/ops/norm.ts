@@ -92,7 +92,7 @@ export interface BatchNormOptions {
   /** Use (and update) batch statistics instead of the running ones. Default false (eval). */
   training?: boolean;
   /** Weight of the new batch statistic in the running average. Default 0.1, as torch. */
-  momentum?: number;
+  momentum?: number | null;
   eps?: number;
 }
 
@@ -119,6 +119,9 @@ export function batchNorm(
   if (x.dtype === 'int32') throw new TypeError(`${op}: input must be a floating-point tensor, got int32`);
   if (x.rank < 2) throw new Error(`${op}: input must be [N, C, ...] with at least 2 dimensions, got ${fmtShape(x.shape)}`);
   const training = opts.training ?? false;
+  if (opts.momentum === null) {
+    throw new TypeError(`${op}: momentum must be a number; for a cumulative average pass 1 / numBatchesTracked (what torch's BatchNorm module does for momentum=None)`);
+  }
   const momentum = checkFinite(opts.momentum ?? 0.1, op, 'momentum');
   const eps = checkFinite(opts.eps ?? 1e-5, op, 'eps');
   const C = x.shape[1];

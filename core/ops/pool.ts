@@ -88,7 +88,9 @@ export function maxPool2d(x: Tensor, opts: MaxPool2dOptions): Tensor | ValuesInd
     ], [indices]);
     return { values, indices };
   });
-  return returnIndices ? r : r.values;
+  if (returnIndices) return r;
+  r.indices.dispose(); // the backward keeps its own reference
+  return r.values;
 }
 
 // ---------------------------------------------------------------- average pooling

@@ -12,6 +12,11 @@ import { noGrad } from '../grad-mode';
 
 type Dims = number | readonly number[] | null | undefined;
 
+/** Names a dim argument together with the tensor's shape, for range errors. */
+function dimArg(op: string, x: Tensor): string {
+  return `${op}: dim (x has shape ${fmtShape(x.shape)})`;
+}
+
 function keptShape(shape: readonly number[], axes: readonly number[]): number[] {
   return shape.map((d, i) => (axes.includes(i) ? 1 : d));
 }
@@ -45,7 +50,7 @@ function spread(g: Tensor, inShape: readonly number[], axes: readonly number[]):
 
 export function sum(x: Tensor, dim?: Dims, keepDim = false): Tensor {
   checkTensor(x, 'sum', 'x');
-  const axes = normalizeDims(dim, x.rank, 'sum: dim');
+  const axes = normalizeDims(dim, x.rank, dimArg('sum', x));
   const y = reduceRaw('sum', x, axes, keepDim);
   const inShape = x.shape;
   return record('sum', [x], y, (g) => [spread(g, inShape, axes)]);
@@ -54,7 +59,7 @@ export function sum(x: Tensor, dim?: Dims, keepDim = false): Tensor {
 export function mean(x: Tensor, dim?: Dims, keepDim = false): Tensor {
   checkTensor(x, 'mean', 'x');
   if (x.dtype === 'int32') throw new TypeError('mean: x must be a floating-point tensor, got int32 (cast it first)');
-  const axes = normalizeDims(dim, x.rank, 'mean: dim');
+  const axes = normalizeDims(dim, x.rank, dimArg('mean', x));
   const n = numel(axes.map((a) => x.shape[a]));
   return div(sum(x, axes, keepDim), n);
 }
@@ -62,7 +67,7 @@ export function mean(x: Tensor, dim?: Dims, keepDim = false): Tensor {
 /** Product over dims. Gradient: the product of the other elements, exact when some are zero. */
 export function prod(x: Tensor, dim?: number | null, keepDim = false): Tensor {
   checkTensor(x, 'prod', 'x');
-  const axes = normalizeDims(dim, x.rank, 'prod: dim');
+  const axes = normalizeDims(dim, x.rank, dimArg('prod', x));
   const y = reduceRaw('prod', x, axes, keepDim);
   const inShape = x.shape;
   return record('prod', [x], y, (g) => {
@@ -81,7 +86,7 @@ export function prod(x: Tensor, dim?: number | null, keepDim = false): Tensor {
  *  dim); without it a NaN result gives NaN gradients (torch's amax/amin). */
 function amaxLike(op: 'max' | 'min', name: string, x: Tensor, dim: Dims, keepDim: boolean, nanToNaNs = false): Tensor {
   checkTensor(x, name, 'x');
-  const axes = normalizeDims(dim, x.rank, `${name}: dim`);
+  const axes = normalizeDims(dim, x.rank, dimArg(name, x));
   if (axes.some((a) => x.shape[a] === 0)) {
     throw new Error(`${name}: cannot reduce over a zero-size dimension (shape ${fmtShape(x.shape)})`);
   }
@@ -112,7 +117,7 @@ function maxMin(op: 'max' | 'min', x: Tensor, dim: number | undefined, keepDim: 
   const name = op;
   if (dim === undefined || dim === null) return amaxLike(op, name, x, null, false, true);
   checkTensor(x, name, 'x');
-  const d = normalizeDim(dim, x.rank, `${name}: dim`);
+  const d = normalizeDim(dim, x.rank, dimArg(name, x));
   if (x.rank > 0 && x.shape[d] === 0) throw new Error(`${name}: cannot reduce over a zero-size dimension (shape ${fmtShape(x.shape)})`);
   const axis = x.rank === 0 ? [] : [d];
   const indicesK = x.rank === 0 ? wrap(x.backend.full(1, 'int32', 0), [], 'int32')
@@ -151,7 +156,7 @@ function argReduce(op: 'argmax' | 'argmin', x: Tensor, dim: number | null | unde
     const r = wrap(x.backend.argReduce(op, flat, 0), [1], 'int32');
     return keepDim ? reshape(r, x.shape.map(() => 1)) : reshape(r, []);
   }
-  const d = normalizeDim(dim, x.rank, `${op}: dim`);
+  const d = normalizeDim(dim, x.rank, dimArg(op, x));
   if (x.rank === 0) return wrap(x.backend.full(1, 'int32', 0), [], 'int32');
   if (x.shape[d] === 0) throw new Error(`${op}: cannot reduce over a zero-size dimension (shape ${fmtShape(x.shape)})`);
   const r = wrap(x.backend.argReduce(op, x, d), keptShape(x.shape, [d]), 'int32');
@@ -176,7 +181,7 @@ export interface VarOptions {
 export function variance(x: Tensor, dim?: Dims, opts: VarOptions = {}): Tensor {
   checkTensor(x, 'var', 'x');
   const xf = x.dtype === 'int32' ? cast(x, 'float32') : x;
-  const axes = normalizeDims(dim, x.rank, 'var: dim');
+  const axes = normalizeDims(dim, x.rank, dimArg('var', x));
   const correction = opts.correction ?? 1;
   const n = numel(axes.map((a) => x.shape[a]));
   const d = sub(xf, mean(xf, axes, true));
@@ -192,7 +197,7 @@ export function std(x: Tensor, dim?: Dims, opts: VarOptions = {}): Tensor {
 
 export function logsumexp(x: Tensor, dim: number | readonly number[], keepDim = false): Tensor {
   checkTensor(x, 'logsumexp', 'x');
-  const axes = normalizeDims(dim, x.rank, 'logsumexp: dim');
+  const axes = normalizeDims(dim, x.rank, dimArg('logsumexp', x));
   // Shifting by the (detached) max cancels in value and gradient; infinite maxima are replaced by 0 so
   // that -inf rows give -inf rather than NaN, as torch.
   const m0 = reduceRaw('max', x.detach(), axes, true);

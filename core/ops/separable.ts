@@ -10,6 +10,7 @@ import { checkTensor, wrap } from './util';
 import { matmul } from './matmul';
 import { reshape, squeeze, transpose, unsqueeze } from './views';
 import { fmtShape } from '../shape';
+import { tidy } from '../scope';
 
 /**
  * Runs an NCHW op on a 4-D input, or on a 3-D unbatched [C, H, W] one (as torch allows) by adding and
@@ -17,11 +18,15 @@ import { fmtShape } from '../shape';
  */
 export function withBatchDim<T extends Tensor | { values: Tensor; indices: Tensor }>(x: Tensor, op: string, allow3d: boolean, fn: (x4: Tensor) => T): T {
   checkTensor(x, op, 'input');
-  if (x.rank === 4) return fn(x);
+  // tidy frees the op's intermediates (views, weight matrices, partial products) at once — what autograd
+  // still needs stays alive through its saved-tensor references.
+  if (x.rank === 4) return tidy(() => fn(x));
   if (allow3d && x.rank === 3) {
-    const r = fn(unsqueeze(x, 0));
-    if (r instanceof Tensor) return squeeze(r, 0) as T;
-    return { values: squeeze(r.values, 0), indices: squeeze(r.indices, 0) } as T;
+    return tidy(() => {
+      const r = fn(unsqueeze(x, 0));
+      if (r instanceof Tensor) return squeeze(r, 0) as T;
+      return { values: squeeze(r.values, 0), indices: squeeze(r.indices, 0) } as T;
+    });
   }
   const want = allow3d ? '3-D [C, H, W] (unbatched) or 4-D [N, C, H, W]' : '4-D [N, C, H, W]';
   throw new Error(`${op}: input must be ${want}, got shape ${fmtShape(x.shape)}`);
@@ -60,15 +65,17 @@ export function applySeparable2d(x: Tensor, rows: AxisMap, cols: AxisMap, op: st
   if (rows.inSize !== H || cols.inSize !== W) {
     throw new Error(`${op}: internal error: axis maps [${rows.outSize}, ${rows.inSize}] and [${cols.outSize}, ${cols.inSize}] do not fit input [${x.shape.join(', ')}]`);
   }
-  let y = x;
-  if (!isIdentity(cols)) {
-    const B = mapTensor(cols, x, x.dtype);
-    y = reshape(matmul(reshape(y, [N * C * H, W]), transpose(B, 0, 1)), [N, C, H, cols.outSize]);
-  }
-  if (!isIdentity(rows)) {
-    const A = mapTensor(rows, x, x.dtype);
-    y = reshape(matmul(A, reshape(y, [N * C, H, cols.outSize])), [N, C, rows.outSize, cols.outSize]);
-  }
-  // Both maps identity: still hand back a new view, so disposing the result never frees the input.
-  return y === x ? reshape(x, x.shape) : y;
+  return tidy(() => {
+    let y = x;
+    if (!isIdentity(cols)) {
+      const B = mapTensor(cols, x, x.dtype);
+      y = reshape(matmul(reshape(y, [N * C * H, W]), transpose(B, 0, 1)), [N, C, H, cols.outSize]);
+    }
+    if (!isIdentity(rows)) {
+      const A = mapTensor(rows, x, x.dtype);
+      y = reshape(matmul(A, reshape(y, [N * C, H, cols.outSize])), [N, C, rows.outSize, cols.outSize]);
+    }
+    // Both maps identity: still hand back a new view, so disposing the result never frees the input.
+    return y === x ? reshape(x, x.shape) : y;
+  });
 }

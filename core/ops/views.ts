@@ -6,6 +6,11 @@ import { checkShape, contiguousStrides, fmtShape, normalizeDim, normalizeDims, n
 import { checkTensor, wrap } from './util';
 import { sumToShape } from './reduce';
 
+/** Names a dim argument together with the tensor's shape, for range errors. */
+function dimArg(op: string, arg: string, x: Tensor): string {
+  return `${op}: ${arg} (x has shape ${fmtShape(x.shape)})`;
+}
+
 function view(x: Tensor, shape: readonly number[], strides: readonly number[], offset: number): Tensor {
   return new Tensor(x.storageRef, shape, strides, offset, x.dtype);
 }
@@ -17,7 +22,8 @@ export function contiguous(x: Tensor): Tensor {
   return record('contiguous', [x], y, (g) => [g]);
 }
 
-function inferShape(shape: readonly number[], n: number, op: string): number[] {
+function inferShape(shape: readonly number[], from: readonly number[], op: string): number[] {
+  const n = numel(from);
   const out = [...shape];
   const neg = out.filter((d) => d === -1).length;
   if (neg > 1) throw new Error(`${op}: only one dimension can be -1, got ${fmtShape(shape)}`);
@@ -27,10 +33,10 @@ function inferShape(shape: readonly number[], n: number, op: string): number[] {
   if (neg === 1) {
     const known = out.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
     const i = out.indexOf(-1);
-    if (known === 0 || n % known !== 0) throw new Error(`${op}: cannot reshape ${n} elements into ${fmtShape(shape)}`);
+    if (known === 0 || n % known !== 0) throw new Error(`${op}: cannot reshape a tensor of shape ${fmtShape(from)} (${n} elements) into shape ${fmtShape(shape)}`);
     out[i] = n / known;
   }
-  if (numel(out) !== n) throw new Error(`${op}: cannot reshape a tensor of ${n} elements into shape ${fmtShape(shape)}`);
+  if (numel(out) !== n) throw new Error(`${op}: cannot reshape a tensor of shape ${fmtShape(from)} (${n} elements) into shape ${fmtShape(shape)}`);
   return out;
 }
 
@@ -63,7 +69,7 @@ export function viewStrides(oldShape: readonly number[], oldStrides: readonly nu
 
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   checkTensor(x, 'reshape', 'x');
-  const target = inferShape(checkShapeLike(shape, 'reshape'), x.size, 'reshape');
+  const target = inferShape(checkShapeLike(shape, 'reshape'), x.shape, 'reshape');
   const strides = viewStrides(x.shape, x.strides, target);
   const y = strides ? view(x, target, strides, x.offset) : reshape(contiguous(x), target);
   if (y.gradFn && !strides) return y; // the copy path already recorded contiguous → reshape
@@ -79,7 +85,7 @@ function checkShapeLike(shape: unknown, op: string): number[] {
 /** Like reshape, but refuses to copy (torch's view). */
 export function viewAs(x: Tensor, shape: readonly number[]): Tensor {
   checkTensor(x, 'view', 'x');
-  const target = inferShape(checkShapeLike(shape, 'view'), x.size, 'view');
+  const target = inferShape(checkShapeLike(shape, 'view'), x.shape, 'view');
   const strides = viewStrides(x.shape, x.strides, target);
   if (!strides) {
     throw new Error(`view: shape ${fmtShape(target)} is not compatible with the strides of a ${fmtShape(x.shape)} tensor; use reshape() (it copies)`);
@@ -91,8 +97,8 @@ export function viewAs(x: Tensor, shape: readonly number[]): Tensor {
 export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
   checkTensor(x, 'flatten', 'x');
   if (x.rank === 0) return reshape(x, [1]);
-  const s = normalizeDim(startDim, x.rank, 'flatten: startDim');
-  const e = normalizeDim(endDim, x.rank, 'flatten: endDim');
+  const s = normalizeDim(startDim, x.rank, dimArg('flatten', 'startDim', x));
+  const e = normalizeDim(endDim, x.rank, dimArg('flatten', 'endDim', x));
   if (s > e) throw new Error(`flatten: startDim (${startDim}) must not come after endDim (${endDim})`);
   const shape = [...x.shape.slice(0, s), numel(x.shape.slice(s, e + 1)), ...x.shape.slice(e + 1)];
   return reshape(x, shape);
@@ -103,7 +109,7 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
   if (!Array.isArray(dims) || dims.length !== x.rank) {
     throw new Error(`permute: dims must list all ${x.rank} dimensions of a ${fmtShape(x.shape)} tensor, got ${JSON.stringify(dims)}`);
   }
-  const p = dims.map((d) => normalizeDim(d, x.rank, 'permute: dims'));
+  const p = dims.map((d) => normalizeDim(d, x.rank, dimArg('permute', 'dims', x)));
   if (new Set(p).size !== p.length) throw new Error(`permute: dims has repeated dimensions: ${JSON.stringify(dims)}`);
   const y = view(x, p.map((d) => x.shape[d]), p.map((d) => x.strides[d]), x.offset);
   const inverse = new Array<number>(p.length);
@@ -113,8 +119,8 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
 
 export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
   checkTensor(x, 'transpose', 'x');
-  const a = normalizeDim(dim0, x.rank, 'transpose: dim0');
-  const b = normalizeDim(dim1, x.rank, 'transpose: dim1');
+  const a = normalizeDim(dim0, x.rank, dimArg('transpose', 'dim0', x));
+  const b = normalizeDim(dim1, x.rank, dimArg('transpose', 'dim1', x));
   const p = x.shape.map((_, i) => i);
   p[a] = b;
   p[b] = a;
@@ -156,7 +162,7 @@ export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
 
 export function unsqueeze(x: Tensor, dim: number): Tensor {
   checkTensor(x, 'unsqueeze', 'x');
-  const d = normalizeDim(dim, x.rank + 1, 'unsqueeze: dim');
+  const d = normalizeDim(dim, x.rank + 1, dimArg('unsqueeze', 'dim', x));
   const shape = [...x.shape];
   const strides = [...x.strides];
   shape.splice(d, 0, 1);
@@ -168,7 +174,7 @@ export function unsqueeze(x: Tensor, dim: number): Tensor {
 /** Removes size-1 dimensions (all of them, or the given ones that have size 1, as torch). */
 export function squeeze(x: Tensor, dim?: number | readonly number[]): Tensor {
   checkTensor(x, 'squeeze', 'x');
-  const dims = dim === undefined ? x.shape.map((_, i) => i) : normalizeDims(dim, x.rank, 'squeeze: dim');
+  const dims = dim === undefined ? x.shape.map((_, i) => i) : normalizeDims(dim, x.rank, dimArg('squeeze', 'dim', x));
   const drop = new Set(dims.filter((d) => x.shape[d] === 1));
   const shape = x.shape.filter((_, i) => !drop.has(i));
   const strides = x.strides.filter((_, i) => !drop.has(i));
@@ -179,7 +185,7 @@ export function squeeze(x: Tensor, dim?: number | readonly number[]): Tensor {
 /** Reverses the given dimensions: a view with negative strides (torch.flip copies; values are the same). */
 export function flip(x: Tensor, dims: number | readonly number[]): Tensor {
   checkTensor(x, 'flip', 'x');
-  const ds = normalizeDims(dims, x.rank, 'flip: dims');
+  const ds = normalizeDims(dims, x.rank, dimArg('flip', 'dims', x));
   const strides = [...x.strides];
   let offset = x.offset;
   for (const d of ds) {
@@ -195,7 +201,7 @@ export function flip(x: Tensor, dims: number | readonly number[]): Tensor {
  */
 export function slice(x: Tensor, dim: number, start = 0, end: number | null = null, step = 1): Tensor {
   checkTensor(x, 'slice', 'x');
-  const d = normalizeDim(dim, x.rank, 'slice: dim');
+  const d = normalizeDim(dim, x.rank, dimArg('slice', 'dim', x));
   if (!Number.isInteger(step) || step <= 0) throw new RangeError(`slice: step must be a positive integer, got ${step}`);
   if (!Number.isInteger(start)) throw new TypeError(`slice: start must be an integer, got ${start}`);
   if (end !== null && !Number.isInteger(end)) throw new TypeError(`slice: end must be an integer or null, got ${end}`);
@@ -226,11 +232,11 @@ function sliceBackward(g: Tensor, inShape: readonly number[], d: number, s: numb
 /** x.narrow(dim, start, length). */
 export function narrow(x: Tensor, dim: number, start: number, length: number): Tensor {
   checkTensor(x, 'narrow', 'x');
-  const d = normalizeDim(dim, x.rank, 'narrow: dim');
+  const d = normalizeDim(dim, x.rank, dimArg('narrow', 'dim', x));
   const n = x.shape[d];
   const s = start < 0 ? start + n : start;
   if (s < 0 || length < 0 || s + length > n) {
-    throw new RangeError(`narrow: start ${start} and length ${length} do not fit dimension ${dim} of size ${n}`);
+    throw new RangeError(`narrow: start ${start} and length ${length} do not fit dimension ${dim} of size ${n} (x has shape ${fmtShape(x.shape)})`);
   }
   return slice(x, d, s, s + length);
 }
@@ -238,10 +244,10 @@ export function narrow(x: Tensor, dim: number, start: number, length: number): T
 /** x.select(dim, index): removes the dimension. */
 export function select(x: Tensor, dim: number, index: number): Tensor {
   checkTensor(x, 'select', 'x');
-  const d = normalizeDim(dim, x.rank, 'select: dim');
+  const d = normalizeDim(dim, x.rank, dimArg('select', 'dim', x));
   const n = x.shape[d];
   if (!Number.isInteger(index) || index < -n || index >= n) {
-    throw new RangeError(`select: index ${index} is out of range for dimension ${dim} of size ${n}`);
+    throw new RangeError(`select: index ${index} is out of range for dimension ${dim} of size ${n} (x has shape ${fmtShape(x.shape)})`);
   }
   const i = index < 0 ? index + n : index;
   return squeeze(slice(x, d, i, i + 1), d);

@@ -55,6 +55,7 @@ const OPS: Record<string, OpFn> = {
   le: binary(F.le),
   gt: binary(F.gt),
   ge: binary(F.ge),
+  cast: (ts, p) => F.cast(ts[0], p.dtype as DType),
   neg: (ts) => F.neg(ts[0]),
   exp: (ts) => F.exp(ts[0]),
   log: (ts) => F.log(ts[0]),
@@ -62,6 +63,18 @@ const OPS: Record<string, OpFn> = {
   rsqrt: (ts) => F.rsqrt(ts[0]),
   abs: (ts) => F.abs(ts[0]),
   relu: (ts) => F.relu(ts[0]),
+  sign: (ts) => F.sign(ts[0]),
+  square: (ts) => F.square(ts[0]),
+  reciprocal: (ts) => F.reciprocal(ts[0]),
+  sin: (ts) => F.sin(ts[0]),
+  cos: (ts) => F.cos(ts[0]),
+  floor: (ts) => F.floor(ts[0]),
+  ceil: (ts) => F.ceil(ts[0]),
+  round: (ts) => F.round(ts[0]),
+  isnan: (ts) => F.isnan(ts[0]),
+  silu: (ts) => F.silu(ts[0]),
+  logicalAnd: (ts) => F.logicalAnd(ts[0], ts[1]),
+  flatten: (ts, p) => F.flatten(ts[0], p.startDim as number | undefined, p.endDim as number | undefined),
   gelu: (ts, p) => F.gelu(ts[0], { approximate: p.approximate as 'none' | 'tanh' }),
   sigmoid: (ts) => F.sigmoid(ts[0]),
   tanh: (ts) => F.tanh(ts[0]),
@@ -168,6 +181,7 @@ async function run(c: Case, runDtype: DType): Promise<void> {
     const want = c.outputs[i];
     const dtype: DType = want.kind === 'int32' ? 'int32' : floatDtype;
     await expectTensor(outs[i], want, dtype, tol, `output ${i}`);
+    if (want.kind !== 'float') expect(outs[i].requiresGrad, `output ${i} (${want.kind}) requires grad`).toBe(false);
   }
 
   const gradLeaves = leaves.filter((t) => t.requiresGrad);

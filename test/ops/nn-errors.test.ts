@@ -53,6 +53,7 @@ describe('nn ops reject bad input with a clear error', () => {
     expect(() => F.batchNorm(f32([2, 3]), rm, null, null, null, { training: true })).toThrow(/must both be given or both be null/);
     expect(() => F.batchNorm(f32([1, 3]), rm, rv, null, null, { training: true })).toThrow(/batchNorm: expected more than 1 value per channel when training, got input of shape \[1, 3\]/);
     expect(() => F.batchNorm(f32([2, 3]), rm, rv, f32([2]))).toThrow(/batchNorm: weight must have shape \[3\], got \[2\]/);
+    expect(() => F.batchNorm(f32([2, 3]), rm, rv, null, null, { training: true, momentum: null })).toThrow(/batchNorm: momentum must be a number; for a cumulative average pass 1 \/ numBatchesTracked/);
   });
 
   it('gather / scatterAdd: bad index values name the index, the dim and its size', () => {

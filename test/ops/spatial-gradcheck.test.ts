@@ -12,7 +12,7 @@ import { expectClose } from '../helpers/compare';
 import { TOL } from '../tolerances';
 
 const H = 1e-6;
-const RUNS = { numRuns: 30, seed: 20240612 };
+const RUNS = { numRuns: 60, seed: 20240612 };
 
 /** Deterministic pseudo-random values (LCG). `distinct` gives a shuffled ramp: no two values closer than
  *  1/n, so max-pool never sees a tie within the finite-difference step. */
@@ -119,6 +119,22 @@ describe('conv2d gradients (float64 finite differences)', () => {
   });
 });
 
+/** Whether every max-pool window along one axis reads at least one real pixel. */
+function everyWindowHitsInput(n: number, k: number, s: number, p: number, d: number, ceil: boolean): boolean {
+  const span = n + 2 * p - d * (k - 1) - 1;
+  let out = Math.floor((ceil ? span + s - 1 : span) / s) + 1;
+  if (ceil && (out - 1) * s >= n + p) out--;
+  for (let o = 0; o < out; o++) {
+    let hit = false;
+    for (let i = 0; i < k; i++) {
+      const pos = o * s - p + i * d;
+      if (pos >= 0 && pos < n) hit = true;
+    }
+    if (!hit) return false;
+  }
+  return true;
+}
+
 describe('pooling gradients (float64 finite differences)', () => {
   const geometry = fc.record({
     k: pairArb(1, 3),
@@ -142,7 +158,10 @@ describe('pooling gradients (float64 finite differences)', () => {
   it('maxPool2d with random kernel / stride / padding / dilation / ceilMode (no ties)', async () => {
     await fc.assert(fc.asyncProperty(geometry, async (o) => {
       const pad = [0, 1].map((i) => o.padFrac[i] * Math.floor(o.k[i] / 2));
-      const x = xInput(o, sizeFor(o.k, o.dilation, pad, o.extra), true);
+      const size = sizeFor(o.k, o.dilation, pad, o.extra);
+      // A dilated window can fall wholly into the padding (torch then outputs -inf); no gradient to check there.
+      fc.pre([0, 1].every((i) => everyWindowHitsInput(size[i], o.k[i], o.stride[i], pad[i], o.dilation[i], o.ceilMode)));
+      const x = xInput(o, size, true);
       await gradcheck(([t]) => F.maxPool2d(t, { kernelSize: o.k, stride: o.stride, padding: pad as [number, number], dilation: o.dilation, ceilMode: o.ceilMode }), [x], o.seed + 7);
     }), RUNS);
   });

@@ -20,8 +20,9 @@ Format (one entry per case in "cases"):
             [name, *args] with the TS API's argument order: ["transpose", d0, d1], ["permute", dims],
             ["slice", dim, start, end|null, step], ["flip", dims], ["expand", shape], ["select", dim, i],
             ["narrow", dim, start, length], ["unsqueeze", dim], ["reshape", shape].
-            "dtype": "float" inputs are replayed in float32 and in float64 (they are exactly representable in
-            float32, so both runs see the same numbers); "int32" inputs only as int32.
+            A case with any "float" input is replayed twice, in float32 and in float64 (the inputs are exact
+            in float32, so both runs see the same numbers); a case with only "int32" inputs runs once, and
+            its "float" outputs are then float32 (integer division, promotion by a float scalar, cast).
   outputs   list of {"shape", "data", "kind"}; kind "float" = the dtype the case runs in, "int32" = integer
             (indices, integer arithmetic), "mask" = 0/1 in the float dtype of the run (comparisons: torch
             gives bool, our API gives float masks).
@@ -194,6 +195,7 @@ OPS = {
     "le": binary_op(lambda a, b: a <= b),
     "gt": binary_op(lambda a, b: a > b),
     "ge": binary_op(lambda a, b: a >= b),
+    "cast": lambda ts, p: ts[0].to({"int32": torch.int32, "float32": torch.float32}[p["dtype"]]),
     "neg": lambda ts, p: -ts[0],
     "exp": lambda ts, p: ts[0].exp(),
     "log": lambda ts, p: ts[0].log(),
@@ -205,6 +207,18 @@ OPS = {
     "sigmoid": lambda ts, p: torch.sigmoid(ts[0]),
     "tanh": lambda ts, p: torch.tanh(ts[0]),
     "erf": lambda ts, p: torch.erf(ts[0]),
+    "sign": lambda ts, p: torch.sign(ts[0]),
+    "square": lambda ts, p: torch.square(ts[0]),
+    "reciprocal": lambda ts, p: torch.reciprocal(ts[0]),
+    "sin": lambda ts, p: torch.sin(ts[0]),
+    "cos": lambda ts, p: torch.cos(ts[0]),
+    "floor": lambda ts, p: torch.floor(ts[0]),
+    "ceil": lambda ts, p: torch.ceil(ts[0]),
+    "round": lambda ts, p: torch.round(ts[0]),
+    "isnan": lambda ts, p: torch.isnan(ts[0]),
+    "silu": lambda ts, p: torch.nn.functional.silu(ts[0]),
+    "logicalAnd": lambda ts, p: torch.logical_and(ts[0], ts[1]),
+    "flatten": lambda ts, p: torch.flatten(ts[0], p.get("startDim", 0), p.get("endDim", -1)),
     "where": where_op,
     "clamp": lambda ts, p: torch.clamp(ts[0], p.get("min"), p.get("max")),
     "sum": reduce_op(torch.sum),
@@ -262,7 +276,7 @@ def enc_tensor(t):
 def kind_of(t):
     if t.dtype == torch.bool:
         return "mask"
-    if t.dtype == torch.int64:
+    if t.dtype in (torch.int64, torch.int32):
         return "int32"
     return "float"
 
@@ -352,6 +366,10 @@ case("mul/special", "mul", [leaf([4], data=[INF, 0, NAN, -2]), leaf([4], data=[0
 case("add/int32", "add", [leaf([2, 3], dtype="int32", grad=False), leaf([3], dtype="int32", grad=False)])
 case("sub/int32_scalar", "sub", [leaf([4], dtype="int32", grad=False)], scalar=3)
 case("mul/int32_float_promote", "mul", [leaf([2, 2], dtype="int32", grad=False), leaf([2, 2])])
+case("add/int32_float_scalar_promotes", "add", [leaf([3], dtype="int32", grad=False, data=[1, -2, 3])], scalar=1.5)
+case("mul/int32_int_scalar_stays_int", "mul", [leaf([3], dtype="int32", grad=False, data=[1, -2, 3])], scalar=3)
+case("cast/float_to_int32_truncates", "cast", [leaf([6], data=[-2.5, -1.5, -0.5, 0.5, 1.75, 3])], dtype="int32")
+case("cast/int32_to_float32", "cast", [leaf([3], dtype="int32", grad=False, data=[-3, 0, 7])], dtype="float32")
 case("div/int32_true_division", "div", [leaf([4], dtype="int32", grad=False, data=[7, -7, 6, 1]), leaf([4], dtype="int32", grad=False, data=[2, 2, 3, 4])])
 
 # ---- pow
@@ -411,6 +429,22 @@ case("neg/int32", "neg", [leaf([2, 2], dtype="int32", grad=False)])
 case("abs/int32", "abs", [leaf([5], dtype="int32", grad=False)])
 case("relu/int32", "relu", [leaf([5], dtype="int32", grad=False)])
 case("exp/int32_promotes", "exp", [leaf([3], dtype="int32", grad=False, data=[0, 1, -2])])
+
+# the other unary ops of elementwise.ts (rounding: torch.round rounds half to even)
+# sign(NaN) is left out: torch gives 0 ((0 < x) - (x < 0)), our CPU and WGSL kernels give NaN (reported).
+case("sign/special", "sign", [leaf([5], data=[-2, -0.0, 0, 3, -INF])])
+case("square/random", "square", [leaf([2, 3], view=T01)])
+case("reciprocal/special", "reciprocal", [leaf([5], data=[0.5, -4, 0, INF, -0.25])])
+case("sin/random", "sin", [leaf([2, 3], "wide")])
+case("cos/random", "cos", [leaf([2, 3], "wide", view=[["flip", [1]]])])
+ROUNDING = [-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, -1.25, 1.75, 3, -0.0, INF]
+for op in ["floor", "ceil", "round"]:
+    case(f"{op}/halves", op, [leaf([len(ROUNDING)], data=ROUNDING)])
+case("isnan/special", "isnan", [leaf([5], data=[NAN, 0, INF, -INF, 1])])
+case("silu/random", "silu", [leaf([3, 4], "wide")])
+case("logicalAnd/special", "logicalAnd", [leaf([6], data=[0, 1, -2, 0, NAN, 0.5], grad=False), leaf([3, 1], data=[1, 0, NAN], grad=False)])
+case("flatten/all", "flatten", [leaf([2, 3, 4], view=[["transpose", 0, 2]])])
+case("flatten/middle", "flatten", [leaf([2, 3, 4, 2])], startDim=1, endDim=2)
 
 # ---- where / clamp
 case("where/same", "where", [leaf([2, 3], data=[1, 0, 1, 0, 0, 1], grad=False), leaf([2, 3]), leaf([2, 3])])
@@ -476,6 +510,8 @@ case("logsumexp/dim", "logsumexp", [X234()], dim=1)
 case("logsumexp/dims_keep", "logsumexp", [X234()], dim=[0, 2], keepDim=True)
 case("logsumexp/large", "logsumexp", [leaf([2, 3], data=[500, 499, 498, -500, -501, -499.5])], dim=1)
 case("logsumexp/neg_inf", "logsumexp", [leaf([2, 3], data=[-INF, 0, 1, -INF, 2, -INF])], dim=1)
+case("logsumexp/all_neg_inf_row", "logsumexp", [leaf([2, 3], data=[-INF, -INF, -INF, 0.5, 1, -1])], dim=1)
+case("logsumexp/pos_inf", "logsumexp", [leaf([2, 2], data=[INF, 1, 0, 2])], dim=1)
 case("logsumexp/transposed", "logsumexp", [leaf([4, 3], view=T01)], dim=0)
 case("prod/all", "prod", [leaf([2, 3], "positive")])
 case("prod/dim", "prod", [X234()], dim=1)
@@ -488,6 +524,9 @@ case("prod/strided", "prod", [leaf([3, 4], view=[["transpose", 0, 1], ["slice", 
 # ---- matmul / bmm / linear
 case("matmul/dot_1d", "matmul", [leaf([5]), leaf([5])])
 case("matmul/vec_mat", "matmul", [leaf([3]), leaf([3, 4])])
+case("matmul/vec_mat_n1", "matmul", [leaf([3]), leaf([3, 1])])
+case("matmul/mat_vec_m1", "matmul", [leaf([1, 3]), leaf([3])])
+case("matmul/vec_times_batch1", "matmul", [leaf([4]), leaf([1, 4, 2])])
 case("matmul/mat_vec", "matmul", [leaf([4, 3]), leaf([3])])
 case("matmul/2d", "matmul", [leaf([3, 5]), leaf([5, 2])])
 case("matmul/2d_odd_4rows", "matmul", [leaf([7, 3]), leaf([3, 5])])

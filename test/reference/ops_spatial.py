@@ -226,6 +226,7 @@ for mode in ["nearest", "nearest-exact"]:
     interp_case(f"{mode} scale 0.55", X98, scale_factor=0.55, mode=mode)
     interp_case(f"{mode} scale (2, 0.75)", X57, scale_factor=(2.0, 0.75), mode=mode)
     interp_case(f"{mode} scale 1.7 recompute", X57, scale_factor=1.7, mode=mode, recompute_scale_factor=True)
+    interp_case(f"{mode} scale 1.1 keeps the size", X57, scale_factor=1.1, mode=mode)
 for mode in ["bilinear", "bicubic"]:
     for ac in [False, True]:
         interp_case(f"{mode} ac={ac} size up (5,7)->(9,11)", X57, size=(9, 11), mode=mode, align_corners=ac)
@@ -235,6 +236,7 @@ for mode in ["bilinear", "bicubic"]:
         interp_case(f"{mode} ac={ac} to 1x1", X57, size=(1, 1), mode=mode, align_corners=ac)
     interp_case(f"{mode} scale 1.7 recompute", X57, scale_factor=1.7, mode=mode, recompute_scale_factor=True)
     interp_case(f"{mode} scale (1.3, 2.5) mixed", X66, scale_factor=(1.3, 2.5), mode=mode)
+    interp_case(f"{mode} scale 1.1 keeps the size", X57, scale_factor=1.1, mode=mode)
     for ac in [False, True]:
         interp_case(f"{mode} antialias ac={ac} size down (9,8)->(4,3)", X98, size=(4, 3), mode=mode, align_corners=ac, antialias=True)
     interp_case(f"{mode} antialias size down strong (9,8)->(2,2)", X98, size=(2, 2), mode=mode, antialias=True)

@@ -215,7 +215,12 @@ describeGpu('WebGPU binary', (gpu) => {
         await compareStorages(gpu, gpu.binaryScalar(op, fp.gpu, s, first), want, [data.length], tol, `${first ? `${s} ${op} x` : `x ${op} ${s}`}`, scale);
         if (Number.isFinite(s) && !(op === 'pow' && (s < 0 || !Number.isInteger(s)))) {
           const tol = Number.isInteger(s) || BINARY[op] === EXACT ? EXACT : { rtol: 0, atol: 1 };
-          await compareStorages(gpu, gpu.binaryScalar(op, ip.gpu, s, first), cpuBackend.binaryScalar(op, ip.cpu, s, first), [idata.length], tol, `int ${first ? `${s} ${op} x` : `x ${op} ${s}`}`);
+          const label = `int ${first ? `${s} ${op} x` : `x ${op} ${s}`}`;
+          const g = await readStorage(gpu, gpu.binaryScalar(op, ip.gpu, s, first), [idata.length]);
+          const c = await readStorage(cpuBackend, cpuBackend.binaryScalar(op, ip.cpu, s, first), [idata.length]);
+          // integer overflow: the GPU wraps, the CPU rounds in float64 first; compare where the result fits
+          const fits = (i: number): boolean => op !== 'pow' || Math.abs(first ? s ** idata[i] : idata[i] ** s) < 2 ** 31;
+          expectClose(g.filter((_, i) => fits(i)), c.filter((_, i) => fits(i)), tol, label);
         }
       }
     }
@@ -281,14 +286,12 @@ describeGpu('WebGPU where / clamp / cast / copyInto', (gpu) => {
       }),
       { ...FC, numRuns: 15 },
     );
-    // overlapping source and destination in one storage: x[1:] = x[:-1]
+    // overlapping source and destination in one storage, x[1:] = x[:-1]: the GPU copies the source first
+    // (torch's result). The CPU backend copies element by element from a live view and smears x[0] instead.
     const data = new Float32Array(10).map((_, i) => i);
     const p = makePair(gpu, contiguousLayout([10]), data);
-    const srcG = { ...p.gpu, shape: [9], strides: [1], offset: 0 };
-    const dstG = { ...p.gpu, shape: [9], strides: [1], offset: 1 };
-    gpu.copyInto(srcG, dstG);
-    cpuBackend.copyInto({ ...srcG, storage: p.cpu.storage }, { ...dstG, storage: p.cpu.storage });
-    expectClose(await gpu.read(p.gpu), await cpuBackend.read(p.cpu), EXACT, 'overlapping copyInto');
+    gpu.copyInto({ ...p.gpu, shape: [9], strides: [1], offset: 0 }, { ...p.gpu, shape: [9], strides: [1], offset: 1 });
+    expect(Array.from(await gpu.read(p.gpu))).toEqual([0, 0, 1, 2, 3, 4, 5, 6, 7, 8]);
     releasePair(gpu, p);
   });
 });

@@ -43,7 +43,10 @@ export const ROWWISE: Tol = { rtol: 1e-5, atol: 1e-6 };
 
 /** Per-element scale for pow(a, b) = c: |c|·max(1, |b·ln|a||). */
 export function powScale(a: ArrayLike<number>, b: ArrayLike<number>, c: ArrayLike<number>): number[] {
-  return Array.from(c, (v, i) => Math.abs(v) * Math.max(1, Math.abs(b[i] * Math.log(Math.abs(a[i])))));
+  return Array.from(c, (v, i) => {
+    const y = Math.abs(b[i] * Math.log(Math.abs(a[i])));
+    return Math.abs(v) * (Number.isFinite(y) ? Math.max(1, y) : 1);
+  });
 }
 
 /** Relative (to Σ|terms|) tolerance of a float32 sum of k terms in an unknown order. */

@@ -1,0 +1,59 @@
+// finercam demo: the built-in demonstration (what `npm start` runs). Loads the bundled demo ResNet
+// (trained by this project on procedural fine-grained birds, cli/demo/), measures its accuracy on the
+// generated test set, explains test images with Baseline / Finer-Default / Finer-Compare, writes the PNG
+// strips and prints the evaluation table (RD@5% and the share of the map on the true discriminative part).
+// With --train it first trains the model from scratch and writes the weights (then evaluates them).
+import { resolve } from 'node:path';
+import { flag, num, parseArgs, str, UsageError, type OptionSpec } from '../args';
+import { chooseBackend } from '../backend-choice';
+import { loadDemoModel, demoWeightsPath, saveDemoWeights } from '../demo/model';
+import { DEFAULT_TRAIN_OPTIONS, trainDemoModel } from '../demo/train';
+import { evaluateDemo, formatTable } from '../demo/evaluate';
+
+export const DEMO_OPTIONS: Record<string, OptionSpec> = {
+  out: { kind: 'string', help: 'directory for the PNG strips and results.json', default: 'out/demo' },
+  count: { kind: 'number', help: 'test images to draw as strips', default: 6 },
+  'eval-size': { kind: 'number', help: 'generated test images for the table', default: 120 },
+  train: { kind: 'boolean', help: 'train the demo model from scratch first and write its weights (minutes on a CPU)' },
+  epochs: { kind: 'number', help: 'training epochs (with --train)', default: DEFAULT_TRAIN_OPTIONS.epochs },
+  seed: { kind: 'number', help: 'training seed (with --train)', default: DEFAULT_TRAIN_OPTIONS.seed },
+  weights: { kind: 'string', help: 'demo weights file to read (or, with --train, to write) (default: the bundled cli/demo/weights/demo-resnet.safetensors)' },
+  backend: { kind: 'string', help: 'compute backend', choices: ['cpu', 'webgpu'] },
+};
+
+function positiveInt(v: number | undefined, name: string, min = 1): number {
+  if (v === undefined || !Number.isInteger(v) || v < min) throw new UsageError(`demo: --${name} must be an integer ≥ ${min}, got ${v}`);
+  return v;
+}
+
+export async function demo(argv: string[]): Promise<number> {
+  const p = parseArgs(argv, DEMO_OPTIONS, 'demo');
+  if (p.positionals.length) throw new UsageError(`demo: unexpected argument '${p.positionals[0]}'`);
+  const count = positiveInt(num(p, 'count'), 'count', 0);
+  const evalSize = positiveInt(num(p, 'eval-size'), 'eval-size');
+  const epochs = positiveInt(num(p, 'epochs'), 'epochs');
+  const seed = num(p, 'seed')!;
+  if (!Number.isInteger(seed)) throw new UsageError(`demo: --seed must be an integer, got ${seed}`);
+  const out = resolve(str(p, 'out')!);
+  const weights = str(p, 'weights') ? resolve(str(p, 'weights')!) : undefined;
+  const device = await chooseBackend(str(p, 'backend') as 'cpu' | 'webgpu' | undefined);
+
+  if (flag(p, 'train')) {
+    const target = weights ?? demoWeightsPath();
+    const { model, meta } = await trainDemoModel({ epochs, seed });
+    const bytes = await saveDemoWeights(model, meta, target);
+    console.log(`trained in ${meta.trainSeconds} s; test accuracy ${(100 * meta.testAccuracy).toFixed(1)}%; wrote ${target} (${(bytes / 1024).toFixed(0)} KiB)`);
+  }
+
+  const t0 = Date.now();
+  const dm = await loadDemoModel(weights);
+  if (device !== 'cpu') await dm.loaded.model.to(device);
+  console.log(`model: ${dm.loaded.describe}, target layer ${dm.loaded.targetLayer}, trained with seed ${dm.meta.seed} (${dm.path})`);
+  const r = await evaluateDemo(dm, { evalSize, count, outDir: out, device, progress: true });
+  console.log('');
+  console.log(formatTable(r, { testAccuracy: dm.meta.testAccuracy, testPerClass: dm.meta.testPerClass, classes: dm.classNames.length }));
+  console.log('');
+  if (r.strips.length) console.log(`wrote ${r.strips.length} strips and results.json to ${out} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  else console.log(`wrote results.json to ${out} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  return 0;
+}

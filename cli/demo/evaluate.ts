@@ -1,0 +1,364 @@
+// The demo's evaluation: test accuracy of the bundled model on the generated test set, and for each of
+// the three generate modes (Baseline / Finer-Default / Finer-Compare; GradCAM base, target = the true
+// class) two numbers that say whether the map points at what tells the class from its look-alike:
+//
+//  - RD@5% — the Finer-CAM paper's relative confidence drop (Eq. 10), computed by the library's
+//    F.relativeConfidenceDrop: mask the top 5% CAM pixels (CAM bilinearly resized to the image, exactly
+//    round(0.05·H·W) pixels, ties in index order), fill them with 0 in the normalised input (= the ImageNet
+//    mean colour the model was normalised with), and take (p_c − p*_c) − (p_d − p*_d) with softmax
+//    probabilities. c = the true class; d = the same single reference for every mode: the class whose
+//    logit is closest to c's (rank 1, Finer-Compare's reference), so the modes are compared on the same
+//    question ("does masking hurt c more than its look-alike?").
+//  - part share — Σ cam·mask / Σ cam at image resolution, where mask is the generator's ground-truth mask
+//    of the one part that tells the class from its nearest class; averaged over images (an all-zero map
+//    counts as 0). A uniform map scores the part's area fraction, printed as the chance level.
+// Also: "peak in part" — how often the map's maximum lies inside the part.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as F from '../../index';
+import { MODES, type ModeSpec } from '../modes';
+import { overlayCam } from '../overlay';
+import { resizeCam, writePng } from '../image-io';
+import { Progress } from '../progress';
+import { composeStrip } from '../util/strip';
+import { createImage, resizeNearest, type RgbImage } from '../util/canvas';
+import { BIRD_CLASSES, makeDataset, renderBird, sampleSeed } from './birds';
+import { DEMO_NORM, imagesToTensor, type DemoModel } from './model';
+
+export interface DemoEvalOptions {
+  /** Test images for the table (taken in makeDataset's interleaved order, so classes stay balanced). */
+  evalSize: number;
+  /** Strips to draw (one image per class, alternating between the two classes of the pairs). */
+  count: number;
+  /** Output directory for the PNG strips and results.json; null to write nothing. */
+  outDir: string | null;
+  /** Images per CAM batch. */
+  batchSize?: number;
+  /** Percentage of pixels masked for RD (default 5). */
+  percent?: number;
+  device?: F.DeviceName;
+  /** Per-batch progress on stderr. */
+  progress?: boolean;
+  /** Upscaling factor of the strip tiles (default 3: 96 px → 288 px). */
+  tileScale?: number;
+}
+
+export interface ModeRow {
+  mode: string;
+  label: string;
+  /** Mean RD@percent over the images. */
+  rd: number;
+  /** Mean p_c − p*_c and p_d − p*_d. */
+  mainDrop: number;
+  refDrop: number;
+  /** Mean Σ cam·mask / Σ cam. */
+  partShare: number;
+  /** Share of images whose CAM maximum lies within `pointTolerance` px of the part (pointing game). */
+  peakInPart: number;
+  /** Images whose map is all zero (no positive evidence at the target layer). */
+  emptyMaps: number;
+  /** Paired per-image differences from the Baseline (mean and standard error); zero for the Baseline. */
+  rdVsBaseline: { mean: number; se: number };
+  shareVsBaseline: { mean: number; se: number };
+}
+
+export interface DemoEvalResult {
+  n: number;
+  accuracy: number;
+  /** Share of images whose most similar class by logit (rank 1) is the class's true nearest class. */
+  rank1IsNeighbour: number;
+  /** Mean area of the part mask as a share of the image (a uniform map's part share). */
+  partArea: number;
+  percent: number;
+  maskedPixels: number;
+  /** Pointing-game tolerance in pixels (half a grid cell). */
+  pointTolerance: number;
+  rows: ModeRow[];
+  strips: string[];
+  seconds: number;
+}
+
+/** The k-th strip's test image: classes 0, 2, 4, …, 10, 1, 3, …, 11, then the next sample index. */
+export function stripPick(k: number, nClasses: number): { classId: number; index: number } {
+  const j = k % nClasses;
+  const half = Math.ceil(nClasses / 2);
+  return { classId: j < half ? 2 * j : 2 * (j - half) + 1, index: Math.floor(k / nClasses) };
+}
+
+function camToImage(c: Float32Array, h: number, w: number, size: number): Float32Array {
+  return resizeCam(c, h, w, size, size);
+}
+
+function partShare(cam: Float32Array, mask: Uint8Array): number {
+  let s = 0;
+  let m = 0;
+  for (let i = 0; i < cam.length; i++) {
+    s += cam[i];
+    if (mask[i]) m += cam[i];
+  }
+  return s > 0 ? m / s : 0;
+}
+
+/**
+ * The pointing game: does the map's maximum lie within `tol` pixels (Chebyshev distance) of the part?
+ * The tolerance is half a cell of the target layer's grid: an upsampled grid map peaks at cell centres.
+ */
+function peakNearPart(cam: Float32Array, mask: Uint8Array, size: number, tol: number): boolean {
+  let b = 0;
+  for (let i = 1; i < cam.length; i++) if (cam[i] > cam[b]) b = i;
+  if (!(cam[b] > 0)) return false;
+  const px = b % size;
+  const py = Math.floor(b / size);
+  for (let y = Math.max(0, py - tol); y <= Math.min(size - 1, py + tol); y++) {
+    for (let x = Math.max(0, px - tol); x <= Math.min(size - 1, px + tol); x++) if (mask[y * size + x]) return true;
+  }
+  return false;
+}
+
+function mean(xs: readonly number[]): number {
+  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
+}
+
+/** Mean and standard error of a[i] − b[i]. */
+function pairedDiff(a: readonly number[], b: readonly number[]): { mean: number; se: number } {
+  const d = a.map((v, i) => v - b[i]);
+  const m = mean(d);
+  if (d.length < 2) return { mean: m, se: NaN };
+  const v = d.reduce((s, x) => s + (x - m) ** 2, 0) / (d.length - 1);
+  return { mean: m, se: Math.sqrt(v / d.length) };
+}
+
+function modeList(): FinerModeSpec[] {
+  return MODES.map((m) => ({ spec: m, mode: { alpha: m.alpha, referenceCategoryRanks: m.referenceCategoryRanks } }));
+}
+interface FinerModeSpec {
+  spec: ModeSpec;
+  mode: F.FinerMode;
+}
+
+/** Runs the evaluation (and draws the strips when outDir is set). */
+export async function evaluateDemo(dm: DemoModel, opts: DemoEvalOptions): Promise<DemoEvalResult> {
+  const t0 = Date.now();
+  const { evalSize, count } = opts;
+  if (!Number.isInteger(evalSize) || evalSize < 1) throw new RangeError(`demo: --eval-size must be a positive integer, got ${evalSize}`);
+  if (!Number.isInteger(count) || count < 0) throw new RangeError(`demo: --count must be a non-negative integer, got ${count}`);
+  const percent = opts.percent ?? 5;
+  const B = opts.batchSize ?? 16;
+  const model = dm.loaded.model;
+  const size = dm.meta.arch.inputSize;
+  const K = dm.classNames.length;
+  const modes = modeList();
+  const compareIdx = modes.findIndex((m) => m.spec.name === 'finer-compare');
+  if (modes[0].spec.name !== 'baseline' || compareIdx < 0) throw new Error('demo: expected the modes Baseline first and Finer-Compare (cli/modes.ts)');
+  const cam = new F.FinerCAM({ model, targetLayers: [dm.loaded.targetLayer], reshapeTransform: null, baseMethod: F.GradCAM });
+
+  const test = makeDataset({ perClass: Math.ceil(evalSize / K), seed: dm.meta.testSeed, size });
+  const n = evalSize;
+  const per = modes.map(() => ({ rd: [] as number[], main: [] as number[], ref: [] as number[], share: [] as number[], peak: 0, empty: 0 }));
+  let correct = 0;
+  let neighbour = 0;
+  let area = 0;
+  let maskedPixels = 0;
+  let tol = 0;
+  const bar = opts.progress ? new Progress(Math.ceil(n / B), 'demo: explaining test images') : null;
+  try {
+    for (let s = 0; s < n; s += B) {
+      const idx = Array.from({ length: Math.min(B, n - s) }, (_, i) => s + i);
+      const labels = idx.map((i) => test.labels[i]);
+      const masks = idx.map((i) => test.masks[i]);
+      const x = imagesToTensor(idx.map((i) => test.images[i]), DEMO_NORM, opts.device);
+      const r = await cam.forwardModes({ inputTensor: x, targetIdx: labels, modes: modes.map((m) => m.mode) });
+      try {
+        const z = await r.outputs.data();
+        labels.forEach((c, j) => {
+          let best = 0;
+          for (let k = 1; k < K; k++) if (z[j * K + k] > z[j * K + best]) best = k;
+          if (best === c) correct++;
+        });
+        // the one reference every mode's RD uses: rank 1 (Finer-Compare's reference)
+        const refs = r.references[compareIdx].map((rs) => rs.slice(0, 1));
+        refs.forEach((rs, j) => {
+          if (rs[0] === BIRD_CLASSES[labels[j]].neighbour) neighbour++;
+        });
+        for (const m of masks) area += m.reduce((a, b) => a + b, 0) / m.length;
+        for (let mi = 0; mi < modes.length; mi++) {
+          const c = r.cams[mi];
+          const [, h, w] = c.shape;
+          const grid = await c.data();
+          const hi = new Float32Array(idx.length * size * size);
+          idx.forEach((_, j) => {
+            const img = camToImage(Float32Array.from(grid.subarray(j * h * w, (j + 1) * h * w)), h, w, size);
+            hi.set(img, j * size * size);
+            const sh = partShare(img, masks[j]);
+            per[mi].share.push(sh);
+            if (peakNearPart(img, masks[j], size, Math.round(size / w / 2))) per[mi].peak++;
+            tol = Math.round(size / w / 2);
+            if (!img.some((v) => v > 0)) per[mi].empty++;
+          });
+          const camsT = F.tensor(hi, [idx.length, size, size], { device: opts.device });
+          try {
+            const d = await F.relativeConfidenceDrop(model, x, camsT, { mainCategories: labels, referenceCategories: refs, percent, fill: 'zero' });
+            per[mi].rd.push(...d.rd);
+            per[mi].main.push(...d.mainDrop);
+            per[mi].ref.push(...d.referenceDrop);
+            maskedPixels = d.maskedPixels;
+          } finally {
+            camsT.dispose();
+          }
+        }
+      } finally {
+        r.cams.forEach((c) => c.dispose());
+        r.outputs.dispose();
+        x.dispose();
+      }
+      bar?.tick(true, '');
+    }
+    const rows: ModeRow[] = modes.map((m, mi) => ({
+      mode: m.spec.name,
+      label: m.spec.label,
+      rd: mean(per[mi].rd),
+      mainDrop: mean(per[mi].main),
+      refDrop: mean(per[mi].ref),
+      partShare: mean(per[mi].share),
+      peakInPart: per[mi].peak / n,
+      emptyMaps: per[mi].empty,
+      rdVsBaseline: pairedDiff(per[mi].rd, per[0].rd),
+      shareVsBaseline: pairedDiff(per[mi].share, per[0].share),
+    }));
+    const strips = opts.outDir && count > 0 ? await drawStrips(dm, cam, count, opts.outDir, opts.tileScale ?? 3, opts.device) : [];
+    const result: DemoEvalResult = {
+      n, accuracy: correct / n, rank1IsNeighbour: neighbour / n, partArea: area / n, percent, maskedPixels, pointTolerance: tol, rows, strips, seconds: (Date.now() - t0) / 1000,
+    };
+    if (opts.outDir) {
+      await mkdir(opts.outDir, { recursive: true });
+      await writeFile(join(opts.outDir, 'results.json'), `${JSON.stringify({ ...result, weights: dm.path, testSeed: dm.meta.testSeed }, null, 2)}\n`);
+    }
+    return result;
+  } finally {
+    cam.dispose();
+  }
+}
+
+/** A copy of `img` with the part mask's boundary drawn in `color`. */
+function outlineMask(img: RgbImage, mask: Uint8Array, color: readonly [number, number, number]): RgbImage {
+  const { width: W, height: H } = img;
+  const out = { width: W, height: H, data: Uint8Array.from(img.data) };
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      if (!mask[y * W + x]) continue;
+      const edge = x === 0 || y === 0 || x === W - 1 || y === H - 1 || !mask[y * W + x - 1] || !mask[y * W + x + 1] || !mask[(y - 1) * W + x] || !mask[(y + 1) * W + x];
+      if (edge) out.data.set(color, (y * W + x) * 3);
+    }
+  }
+  return out;
+}
+
+function upscaleMask(mask: Uint8Array, size: number, f: number): Uint8Array {
+  const S = size * f;
+  const out = new Uint8Array(S * S);
+  for (let y = 0; y < S; y++) for (let x = 0; x < S; x++) out[y * S + x] = mask[Math.floor(y / f) * size + Math.floor(x / f)];
+  return out;
+}
+
+function slug(s: string): string {
+  return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+}
+
+async function drawStrips(dm: DemoModel, cam: F.FinerCAM, count: number, outDir: string, f: number, device?: F.DeviceName): Promise<string[]> {
+  await mkdir(outDir, { recursive: true });
+  const size = dm.meta.arch.inputSize;
+  const S = size * f;
+  const names = dm.classNames;
+  const modes = modeList();
+  const files: string[] = [];
+  for (let k = 0; k < count; k++) {
+    const { classId, index } = stripPick(k, names.length);
+    const seed = sampleSeed(dm.meta.testSeed, classId, index);
+    const bird = renderBird(classId, seed, { size });
+    const info = BIRD_CLASSES[classId];
+    const twin = renderBird(info.neighbour, seed, { size }); // same pose: differs only inside the part
+    const x = imagesToTensor([bird.image], DEMO_NORM, device);
+    const r = await cam.forwardModes({ inputTensor: x, targetIdx: classId, modes: modes.map((m) => m.mode) });
+    try {
+      const probs = await F.softmax(r.outputs, 1).data();
+      const big = resizeNearest(bird.image, S, S);
+      const tiles: RgbImage[] = [big, resizeNearest(twin.image, S, S), outlineMask(big, upscaleMask(bird.partMask, size, f), [255, 0, 255])];
+      const labels = [
+        `Original\n${names[classId]}\np = ${(100 * probs[classId]).toFixed(1)}%`,
+        `Nearest class\n(same pose)\n${names[info.neighbour]}`,
+        `True part\n${info.part}\n(magenta outline)`,
+      ];
+      for (let mi = 0; mi < modes.length; mi++) {
+        const c = r.cams[mi];
+        const [, h, w] = c.shape;
+        const map = resizeCam(Float32Array.from(await c.data()), h, w, S, S);
+        tiles.push(overlayCam(big, map));
+        const refs = r.references[mi][0];
+        const vs = modes[mi].spec.alpha === 0 ? 'Grad-CAM of\nthe class' : `vs\n${refs.map((c) => names[c]).join('\n')}`;
+        labels.push(`${modes[mi].spec.label}\n${vs}`);
+      }
+      const strip = composeStrip(tiles, labels, { tileHeight: S, textScale: S >= 280 ? 2 : 1 });
+      const file = join(outDir, `${String(k + 1).padStart(2, '0')}-${slug(names[classId])}.png`);
+      await writePng(file, strip);
+      files.push(file);
+    } finally {
+      r.cams.forEach((c) => c.dispose());
+      r.outputs.dispose();
+      x.dispose();
+    }
+  }
+  return files;
+}
+
+/** The table printed by `finercam demo`, and one line reading it. */
+export function formatTable(r: DemoEvalResult, meta: { testAccuracy: number; testPerClass: number; classes: number }): string {
+  const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
+  const lines = [
+    `test accuracy ${pct(r.accuracy)} on ${r.n} generated test images (the weights' metadata states ${pct(meta.testAccuracy)} on ${meta.testPerClass * meta.classes})`,
+    `RD@${r.percent}%: the top ${r.percent}% CAM pixels (${r.maskedPixels} px) set to the ImageNet mean colour; c = true class, d = its most similar class by logit`,
+    `(d is the true nearest class for ${pct(r.rank1IsNeighbour)} of the images). Part share: Σ cam·mask / Σ cam (CAM at image size) for the part that`,
+    `tells c from its nearest class; pointing game: the CAM's maximum within ${r.pointTolerance} px (half a grid cell) of that part.`,
+    '',
+    `mode            RD@${r.percent}%   Δp(c)    Δp(d)    part share  pointing game  empty maps`,
+  ];
+  for (const row of r.rows) {
+    lines.push(
+      `${row.label.padEnd(14)}  ${row.rd.toFixed(3).padStart(6)}   ${row.mainDrop.toFixed(3).padStart(6)}   ${row.refDrop.toFixed(3).padStart(6)}   ${pct(row.partShare).padStart(9)}   ${pct(row.peakInPart).padStart(12)}   ${String(row.emptyMaps).padStart(10)}`,
+    );
+  }
+  lines.push(`uniform map   ${''.padStart(6)}   ${''.padStart(6)}   ${''.padStart(6)}   ${pct(r.partArea).padStart(9)}   (the part's mean area)`);
+  lines.push('', interpret(r));
+  return lines.join('\n');
+}
+
+/** "+0.012 ± 0.004" with ± two standard errors, and whether the difference is clear of zero. */
+function diffText(d: { mean: number; se: number }, scale = 1, digits = 3): { text: string; sign: number } {
+  const m = d.mean * scale;
+  const e = 2 * d.se * scale;
+  const sign = Number.isFinite(e) && Math.abs(m) > e ? Math.sign(m) : 0;
+  return { text: `${m >= 0 ? '+' : ''}${m.toFixed(digits)} ± ${Number.isFinite(e) ? e.toFixed(digits) : '?'}`, sign };
+}
+
+/** One line reading the table: paired differences from the Baseline with ± 2 standard errors. */
+export function interpret(r: DemoEvalResult): string {
+  const base = r.rows.find((x) => x.mode === 'baseline');
+  const finer = r.rows.filter((x) => x.mode !== 'baseline');
+  if (!base || finer.length === 0) return '';
+  const parts = finer.map((f) => {
+    const share = diffText(f.shareVsBaseline, 100, 1);
+    const rd = diffText(f.rdVsBaseline);
+    return { f, share, rd, text: `${f.label}: part share ${share.text} points, RD ${rd.text}` };
+  });
+  const verdict = (sel: (p: (typeof parts)[number]) => number, what: string): string => {
+    const signs = parts.map(sel);
+    if (signs.every((s) => s > 0)) return `both Finer modes raise ${what}`;
+    if (signs.every((s) => s < 0)) return `both Finer modes lower ${what}`;
+    if (signs.some((s) => s > 0)) return `${parts.filter((p) => sel(p) > 0).map((p) => p.f.label).join(' and ')} raises ${what}, the other does not clearly`;
+    if (signs.some((s) => s < 0)) return `${parts.filter((p) => sel(p) < 0).map((p) => p.f.label).join(' and ')} lowers ${what}, the other does not clearly`;
+    return `no Finer mode changes ${what} beyond the noise`;
+  };
+  const shareV = verdict((p) => p.share.sign, 'the CAM mass on the discriminative part');
+  const rdV = verdict((p) => p.rd.sign, `RD@${r.percent}%`);
+  const claim = parts.every((p) => p.share.sign > 0) ? 'consistent with' : parts.some((p) => p.share.sign > 0) ? 'partly consistent with' : 'not consistent with';
+  return `Reading (paired differences from the Baseline, ± 2 s.e., ${r.n} images): ${parts.map((p) => p.text).join('; ')} — ${shareV} and ${rdV}: ${claim} the paper's claim that Finer-CAM concentrates on what tells a class from its nearest neighbour.`;
+}
