@@ -39,7 +39,7 @@ export function createGemmKernel(): GemmKernel {
   // 3×3 ≈ 4.9 GFLOP/s, 4×3 ≈ 4.6, 4×4 ≈ 4.2 (spills), 4×8 ≈ 4.2.
   const MR = 3; // rows of the register tile
   const NR = 3; // columns of the register tile
-  const KC = 512; // depth of a packed block: an NR panel is KC·NR·8 B = 6 KiB (L1)
+  const KC = 256; // depth of a packed block: an NR panel is KC·NR·8 B = 6 KiB (L1)
   const MC = 120; // rows of a packed A block (a whole number of tiles): MC·KC·8 B = 240 KiB (L2)
   const NC = 2048; // columns of a packed B block: KC·NC·8 B = 4 MiB
 

@@ -2,6 +2,7 @@
 // dimensions broadcast. Everything funnels into one batched kernel [B,M,K]·[B,K,N]; broadcasting and
 // batch flattening are recorded views, so their gradients come from views.ts.
 import { Tensor } from '../tensor';
+import { tidy } from '../scope';
 import { record } from '../autograd';
 import { broadcastShapes, fmtShape, numel } from '../shape';
 import { backendOf, checkFloat, checkTensor, wrap } from './util';
@@ -41,22 +42,25 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
     throw new Error(`matmul: both arguments need at least one dimension, got input ${fmtShape(a.shape)} and other ${fmtShape(b.shape)}`);
   }
   checkOperands('matmul', ['input', a], ['other', b]);
-  const a2 = a.rank === 1 ? unsqueeze(a, 0) : a;
-  const b2 = b.rank === 1 ? unsqueeze(b, -1) : b;
-  const [M, K] = a2.shape.slice(-2);
-  const [K2, N] = b2.shape.slice(-2);
-  if (K !== K2) {
-    throw new Error(`matmul: input ${fmtShape(a.shape)} and other ${fmtShape(b.shape)} cannot be multiplied (${K} vs ${K2} in the contracted dimension)`);
-  }
-  const batch = broadcastShapes(a2.shape.slice(0, -2), b2.shape.slice(0, -2),
-    `matmul: batch dimensions of input ${fmtShape(a.shape)} and other ${fmtShape(b.shape)}`);
-  const B = numel(batch);
-  const a3 = reshape(expand(a2, [...batch, M, K]), [B, M, K]);
-  const b3 = reshape(expand(b2, [...batch, K, N]), [B, K, N]);
-  let y = reshape(bmm(a3, b3), [...batch, M, N]);
-  if (a.rank === 1) y = squeeze(y, -2);
-  if (b.rank === 1) y = squeeze(y, -1);
-  return y;
+  // tidy frees the intermediate views and the raw product; the result keeps what it needs.
+  return tidy(() => {
+    const a2 = a.rank === 1 ? unsqueeze(a, 0) : a;
+    const b2 = b.rank === 1 ? unsqueeze(b, -1) : b;
+    const [M, K] = a2.shape.slice(-2);
+    const [K2, N] = b2.shape.slice(-2);
+    if (K !== K2) {
+      throw new Error(`matmul: input ${fmtShape(a.shape)} and other ${fmtShape(b.shape)} cannot be multiplied (${K} vs ${K2} in the contracted dimension)`);
+    }
+    const batch = broadcastShapes(a2.shape.slice(0, -2), b2.shape.slice(0, -2),
+      `matmul: batch dimensions of input ${fmtShape(a.shape)} and other ${fmtShape(b.shape)}`);
+    const B = numel(batch);
+    const a3 = reshape(expand(a2, [...batch, M, K]), [B, M, K]);
+    const b3 = reshape(expand(b2, [...batch, K, N]), [B, K, N]);
+    let y = reshape(bmm(a3, b3), [...batch, M, N]);
+    if (a.rank === 1) y = squeeze(y, -2);
+    if (b.rank === 1) y = squeeze(y, -1);
+    return y;
+  });
 }
 
 /** y = x·Wᵀ + b with weight [out, in], as torch.nn.functional.linear. */
@@ -76,7 +80,9 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   }
   // Flatten leading dims so the weight is shared (stride-0 batch) rather than copied per batch.
   const lead = x.shape.slice(0, -1);
-  const x2 = reshape(x, [1, numel(lead), weight.shape[1]]);
-  const y = reshape(bmm(x2, unsqueeze(transpose(weight, 0, 1), 0)), [...lead, weight.shape[0]]);
-  return bias ? add(y, bias) : y;
+  return tidy(() => {
+    const x2 = reshape(x, [1, numel(lead), weight.shape[1]]);
+    const y = reshape(bmm(x2, unsqueeze(transpose(weight, 0, 1), 0)), [...lead, weight.shape[0]]);
+    return bias ? add(y, bias) : y;
+  });
 }

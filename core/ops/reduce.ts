@@ -3,6 +3,7 @@
 // equally between tied maxima (max/min over everything, amax/amin — torch's evenly_distribute rule).
 import type { ReduceOp } from '../backend';
 import { Tensor } from '../tensor';
+import { tidy } from '../scope';
 import { record } from '../autograd';
 import { fmtShape, normalizeDim, normalizeDims, numel, shapesEqual } from '../shape';
 import { checkTensor, wrap } from './util';
@@ -28,7 +29,10 @@ function droppedShape(shape: readonly number[], axes: readonly number[]): number
 function reduceRaw(op: ReduceOp, x: Tensor, axes: readonly number[], keepDim: boolean): Tensor {
   const kept = keptShape(x.shape, axes);
   const y = wrap(x.backend.reduce(op, x, axes), kept, x.dtype);
-  return keepDim ? y : new Tensor(y.storageRef, droppedShape(x.shape, axes), undefined, 0, y.dtype);
+  if (keepDim) return y;
+  const dropped = new Tensor(y.storageRef, droppedShape(x.shape, axes), undefined, 0, y.dtype);
+  y.dispose(); // the view holds the storage now
+  return dropped;
 }
 
 /** Sums g over the dimensions that broadcasting added or stretched, giving `shape` back. */
@@ -61,7 +65,7 @@ export function mean(x: Tensor, dim?: Dims, keepDim = false): Tensor {
   if (x.dtype === 'int32') throw new TypeError('mean: x must be a floating-point tensor, got int32 (cast it first)');
   const axes = normalizeDims(dim, x.rank, dimArg('mean', x));
   const n = numel(axes.map((a) => x.shape[a]));
-  return div(sum(x, axes, keepDim), n);
+  return tidy(() => div(sum(x, axes, keepDim), n));
 }
 
 /** Product over dims. Gradient: the product of the other elements, exact when some are zero. */
@@ -132,6 +136,9 @@ function maxMin(op: 'max' | 'min', x: Tensor, dim: number | undefined, keepDim: 
     const gk = reshape(g, keptShape(inShape, axis));
     return [wrap(g.backend.scatterAdd(inShape, d, indicesK, gk), inShape, g.dtype)];
   }, [indicesK]);
+  // The keep-dim tensors were only needed to make the views (and, saved, for backward).
+  indicesK.dispose();
+  if (valuesK !== x) valuesK.dispose();
   return { values, indices };
 }
 
@@ -184,15 +191,19 @@ export function variance(x: Tensor, dim?: Dims, opts: VarOptions = {}): Tensor {
   const axes = normalizeDims(dim, x.rank, dimArg('var', x));
   const correction = opts.correction ?? 1;
   const n = numel(axes.map((a) => x.shape[a]));
-  const d = sub(xf, mean(xf, axes, true));
-  return div(sum(square(d), axes, opts.keepDim ?? false), Math.max(n - correction, 0));
+  return tidy(() => {
+    const d = sub(xf, mean(xf, axes, true));
+    return div(sum(square(d), axes, opts.keepDim ?? false), Math.max(n - correction, 0));
+  });
 }
 
 /** sqrt(var); as torch, the gradient is 0 (not NaN) where the standard deviation is 0. */
 export function std(x: Tensor, dim?: Dims, opts: VarOptions = {}): Tensor {
-  const v = variance(x, dim, opts);
-  const y = noGrad(() => sqrt(v));
-  return record('std', [v], y, (g) => [where(eq(y, 0), 0, div(g, mul(y, 2)))], [y]);
+  return tidy(() => {
+    const v = variance(x, dim, opts);
+    const y = noGrad(() => sqrt(v));
+    return record('std', [v], y, (g) => [where(eq(y, 0), 0, div(g, mul(y, 2)))], [y]);
+  });
 }
 
 export function logsumexp(x: Tensor, dim: number | readonly number[], keepDim = false): Tensor {
@@ -200,8 +211,10 @@ export function logsumexp(x: Tensor, dim: number | readonly number[], keepDim = 
   const axes = normalizeDims(dim, x.rank, dimArg('logsumexp', x));
   // Shifting by the (detached) max cancels in value and gradient; infinite maxima are replaced by 0 so
   // that -inf rows give -inf rather than NaN, as torch.
-  const m0 = reduceRaw('max', x.detach(), axes, true);
-  const m = where(eq(abs(m0), Infinity), 0, m0);
-  const out = add(log(sum(exp(sub(x, m)), axes, true)), m);
-  return keepDim ? out : reshape(out, droppedShape(x.shape, axes));
+  return tidy(() => {
+    const m0 = reduceRaw('max', x.detach(), axes, true);
+    const m = where(eq(abs(m0), Infinity), 0, m0);
+    const out = add(log(sum(exp(sub(x, m)), axes, true)), m);
+    return keepDim ? out : reshape(out, droppedShape(x.shape, axes));
+  });
 }
