@@ -28,3 +28,4 @@ export type { KPCACAMOptions, SigmoidKernelOptions } from './methods/kpca';
 export { relativeConfidenceDrop, camMultImageConfidenceChange, deletionInsertionAuc, road } from './metrics/index';
 export type { RelativeDropOptions, RelativeDropResult, DeletionInsertionOptions, DeletionInsertionResult, RoadOptions, RoadMode, PixelFill, MetricTarget } from './metrics/index';
 export type { ModelLike } from './methods/forward-scores';
+export { showCamOnImageDevice } from './overlay-device';
