@@ -16,6 +16,8 @@ export interface LoadedModel {
   /** Normalisation stored with a trained classifier (train-probe writes it), if any. */
   norm: F.Normalization | null;
   describe: string;
+  /** Class names stored with a trained classifier (train-probe writes them), if any. */
+  classNames?: string[] | null;
 }
 
 const VIT_PRESETS: Record<string, () => F.VisionTransformer> = {
@@ -98,12 +100,13 @@ export async function loadModel(opts: { model: string; weights?: string; classif
     norm = parseNorm(weights?.metadata);
     const layer = opts.targetLayer ?? 'layer4';
     checkLayer(model, layer, command);
-    return { model: model.eval(), kind, numClasses, targetLayer: layer, reshapeTransform: null, patchSize: 1, norm, describe: `${opts.model} (${numClasses} classes)` };
+    return { model: model.eval(), kind, numClasses, targetLayer: layer, reshapeTransform: null, patchSize: 1, norm, describe: `${opts.model} (${numClasses} classes)`, classNames: parseClasses(weights?.metadata) };
   }
   if (weights) loadInto(vit!, weights.dict, '--weights', command);
   let model: F.Module = vit!;
   let numClasses = vit!.embedDim;
   let prefix = '';
+  let storedClasses: string[] | null = null;
   if (opts.classifier) {
     const cls = await readWeights(opts.classifier, '--classifier', command);
     const w = cls.dict['weight'] ?? cls.dict['classifier.weight'];
@@ -120,12 +123,14 @@ export async function loadModel(opts: { model: string; weights?: string; classif
     numClasses = w.shape[0];
     prefix = 'backbone.';
     norm = parseNorm(cls.metadata);
+    storedClasses = parseClasses(cls.metadata);
   }
   const layer = opts.targetLayer ?? `${prefix}blocks.-1.norm1`;
   checkLayer(model, layer, command);
   return {
     model: model.eval(), kind: 'vit', numClasses, targetLayer: layer, reshapeTransform: F.vitReshapeTransform({ prefixTokens: vit!.numPrefixTokens }),
     patchSize: vit!.patchSize, norm, describe: `${opts.model}${opts.classifier ? ` + linear probe (${numClasses} classes)` : ' (no classifier: explains feature dimensions)'}`,
+    classNames: storedClasses,
   };
 }
 
@@ -157,4 +162,15 @@ export function parseNorm(meta: Record<string, string> | undefined): F.Normaliza
     }
   }
   return null;
+}
+
+/** Class names from safetensors metadata (`classes`: a JSON array of strings), if present and valid. */
+export function parseClasses(meta: Record<string, string> | undefined): string[] | null {
+  if (!meta?.classes) return null;
+  try {
+    const v = JSON.parse(meta.classes);
+    return Array.isArray(v) && v.every((x) => typeof x === 'string') ? v : null;
+  } catch {
+    return null;
+  }
 }

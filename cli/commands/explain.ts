@@ -44,6 +44,7 @@ export async function explain(argv: string[]): Promise<number> {
     lm = demo.loaded;
     classNames = demo.classNames;
   }
+  if (lm.classNames) classNames = lm.classNames;
   if (str(p, 'classes')) classNames = await loadClassNames(str(p, 'classes')!, 'explain');
   if (device !== 'cpu') await lm.model.to(device);
   const ranks = list(p, 'ranks')!.map((r) => {

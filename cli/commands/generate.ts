@@ -52,10 +52,12 @@ export async function generate(argv: string[]): Promise<number> {
   const modes = pickModes(list(p, 'modes'), 'generate', UsageError);
   const images = await listImages(dataset, 'generate');
   if (images.length === 0) throw new UsageError(`generate: no images (.jpg .jpeg .png .bmp) found in '${dataset}'`);
-  const classNames = str(p, 'classes') ? await loadClassNames(str(p, 'classes')!, 'generate') : null;
+  const givenClasses = str(p, 'classes') ? await loadClassNames(str(p, 'classes')!, 'generate') : null;
   const device = await chooseBackend(str(p, 'backend') as 'cpu' | 'webgpu' | undefined);
   const lm = await loadModel({ model: modelName, weights: str(p, 'weights'), classifier: str(p, 'classifier'), targetLayer: str(p, 'target-layer') }, 'generate');
   if (device !== 'cpu') await lm.model.to(device);
+  // --classes wins; otherwise the names train-probe stored with the classifier
+  const classNames = givenClasses ?? lm.classNames ?? null;
   if (classNames && classNames.length !== lm.numClasses) {
     console.error(`warning: --classes lists ${classNames.length} names but the model has ${lm.numClasses} outputs`);
   }

@@ -211,6 +211,13 @@ export async function trainProbe(argv: string[]): Promise<number> {
       if (seen === 0) return giveUp('training');
     }
     const v = await evaluate(head, val, dim, C, device);
+    if (!Number.isFinite(lossSum) || !Number.isFinite(v.loss)) {
+      const [which, value] = Number.isFinite(lossSum) ? ['validation', v.loss] : ['training', lossSum];
+      console.error(`${CMD}: the ${which} loss became ${value} in epoch ${epoch}; stopping (try a smaller --lr)` +
+        (best >= 0 ? `; ${out} keeps the head of epoch ${bestEpoch}` : '; no classifier was saved'));
+      opt.dispose();
+      return 1;
+    }
     const improved = v.accuracy > best;
     let note = '';
     if (improved) {

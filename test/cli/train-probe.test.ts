@@ -305,6 +305,16 @@ describe('train-probe', () => {
     expect(existsSync(out)).toBe(false);
   });
 
+  it('stops with exit code 1 when the loss stops being finite, saving no broken head', async () => {
+    const out = join(dir, 'diverge', 'p.safetensors');
+    // Adam moves each weight by about lr per step: 1e39 overflows float32, so after the first step the logits are not finite.
+    const r = await capture(() => trainProbe([...common(), '--cache-features', '--epochs', '5', '--lr', '1e39', '--out', out]));
+    expect(r.code).toBe(1);
+    expect(r.out).not.toMatch(/^epoch/m);
+    expect(r.err).toContain('train-probe: the validation loss became NaN in epoch 1; stopping (try a smaller --lr); no classifier was saved');
+    expect(existsSync(out)).toBe(false);
+  });
+
   it('splits 80/20 when there are no split folders', async () => {
     const ds = join(dir, 'ds-flat');
     for (let i = 0; i < 5; i++) {
