@@ -14,6 +14,8 @@
 //                                 one warm-up pass each, two for torch)
 //   --quiet-wait S                before each timed pass wait up to S s for other processes to use < 0.3
 //                                 core (default 3; 0 disables)
+//   --threads N                   threads for our CPU backend (F.setCpuThreads) and for PyTorch
+//                                 (default: ours as the library defaults — all cores — and torch 2)
 //   --json FILE                   also write every measurement as JSON
 //
 // One timed pass (median over passes, performance.now()):
@@ -49,7 +51,7 @@ function parseArgs(argv) {
     models: ALL_MODELS, backends: ['cpu', 'webgpu'], webgpuModels: ALL_MODELS, peers: ALL_PEERS,
     reps: 3, warmup: 1, webgpuReps: 1, webgpuWarmup: 1,
     peerReps: { 'tfjs-cpu': 1, 'tfjs-wasm': 3, 'tfjs-webgpu': 1, torch: 5 },
-    quietWait: 3, json: null, child: null,
+    quietWait: 3, json: null, threads: null, child: null,
   };
   const list = (v, all) => (v === 'all' ? all : v === 'none' ? [] : v.split(',').filter(Boolean));
   for (let i = 0; i < argv.length; i++) {
@@ -78,6 +80,7 @@ function parseArgs(argv) {
     else if (peerRep) o.peerReps[peerRep[1]] = int();
     else if (a === '--quiet-wait') o.quietWait = Number(next());
     else if (a === '--json') o.json = next();
+    else if (a === '--threads') o.threads = int();
     else if (a === '--child') o.child = next(); // internal: run one tfjs peer and print JSON
     else if (a === '--help' || a === '-h') {
       console.log(readFileSync(SELF, 'utf8').split('\nimport ')[0]);
@@ -356,6 +359,7 @@ async function main() {
   process.env.XDG_RUNTIME_DIR ??= '/tmp';
   const wantWebgpu = o.backends.includes('webgpu') && o.models.some((m) => o.webgpuModels.includes(m));
   const { F, from } = await loadLibrary(wantWebgpu);
+  if (o.threads) F.setCpuThreads(o.threads);
   if (typeof F.startCpuWorkers === 'function') F.startCpuWorkers();
   console.log(`finercam from ${from}; node ${process.version}`);
   const skipped = [];
@@ -383,7 +387,7 @@ async function main() {
       const models = o.models.join(',');
       console.log(`PyTorch: ${models} (2 warm-up + ${o.peerReps.torch} timed passes each)…`);
       peers.torch = existsSync(py)
-        ? await runChild(py, [join(HERE, 'torch_models.py'), '--mode', 'cam', '--models', models, '--reps', String(o.peerReps.torch), '--warmup', '2', '--quiet-wait', String(o.quietWait)])
+        ? await runChild(py, [join(HERE, 'torch_models.py'), '--mode', 'cam', '--models', models, '--reps', String(o.peerReps.torch), '--warmup', '2', '--quiet-wait', String(o.quietWait), ...(o.threads ? ['--threads', String(o.threads)] : [])])
         : { available: false, reason: `${py} not found` };
     } else {
       if (!o.models.includes('resnet50')) continue;

@@ -122,6 +122,13 @@ console.log(table(
   ['case', 'ours 1 thr ms', 'GF/s', 'ours N thr ms', 'GF/s', 'tfjs-cpu ms', 'GF/s', 'speedup 1 thr', 'speedup N thr', 'max rel diff'],
   rows,
 ));
+// CPU time barely moves when other processes compete for the cores (only cache sharing does), so on a busy
+// machine it is the better guide for single-threaded code; with N threads it is the sum over the threads.
+console.log('\nCPU time per call (this process, all threads), for a machine that is not idle:\n');
+console.log(table(
+  ['case', 'ours 1 thr cpu ms', 'ours N thr cpu ms', 'tfjs-cpu cpu ms', 'tfjs / ours 1 thr'],
+  results.map((r) => [r.case, r.ours1.cpuMs.toFixed(2), r.oursN.cpuMs.toFixed(2), r.tfjs.cpuMs.toFixed(1), (r.tfjs.cpuMs / r.ours1.cpuMs).toFixed(1) + '×']),
+));
 const dropped = results.reduce((n, r) => n + r.ours1.dropped + r.oursN.dropped + r.tfjs.dropped, 0);
 if (dropped) console.log(`\n${dropped} reps were retried because other processes were busy during them.`);
 if (results.some((r) => r.ours1.noisy || r.oursN.noisy || r.tfjs.noisy)) {

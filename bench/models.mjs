@@ -6,14 +6,16 @@
 //   --models resnet18,resnet50,vits14   which models (default: all three)
 //   --backends cpu,webgpu               which of our backends (default: both; webgpu only if an adapter exists)
 //   --skip-webgpu                       same as --backends cpu
-//   --webgpu-models LIST                models to run on WebGPU (default: resnet18,vits14 — on SwiftShader a
-//                                       resnet50 pass takes many seconds; add it with --webgpu-models all)
+//   --webgpu-models LIST                models to run on WebGPU (default: all; on SwiftShader a resnet50 pass
+//                                       takes many seconds: leave it out with --webgpu-models resnet18,vits14)
 //   --reps N --warmup N                 timed and warm-up passes on the CPU backend (default 3 and 1)
 //   --webgpu-reps N --webgpu-warmup N   the same on WebGPU (default 1 and 1: the warm-up compiles pipelines)
 //   --torch-reps N --torch-warmup N     the same for PyTorch (default 5 and 2)
 //   --no-torch                          skip PyTorch
 //   --quiet-wait S                      wait up to S seconds before each timed pass for other processes to
 //                                       use < 0.3 core (default 3; 0 disables)
+//   --threads N                         threads for our CPU backend (F.setCpuThreads) and for PyTorch
+//                                       (default: ours as the library defaults — all cores — and torch 2)
 //   --json FILE                         also write every measurement as JSON
 //
 // What is timed (median of the timed passes, performance.now(), including the read-back that makes the
@@ -40,9 +42,9 @@ const TARGET = { resnet18: 'layer4', resnet50: 'layer4', vits14: 'blocks.-1.norm
 // ------------------------------------------------------------------ options
 function parseArgs(argv) {
   const o = {
-    models: ALL_MODELS, backends: ['cpu', 'webgpu'], webgpuModels: ['resnet18', 'vits14'],
+    models: ALL_MODELS, backends: ['cpu', 'webgpu'], webgpuModels: ALL_MODELS,
     reps: 3, warmup: 1, webgpuReps: 1, webgpuWarmup: 1, torchReps: 5, torchWarmup: 2,
-    torch: true, quietWait: 3, json: null,
+    torch: true, quietWait: 3, json: null, threads: null,
   };
   const list = (v) => (v === 'all' ? ALL_MODELS : v.split(',').filter(Boolean));
   for (let i = 0; i < argv.length; i++) {
@@ -69,6 +71,7 @@ function parseArgs(argv) {
     else if (a === '--no-torch') o.torch = false;
     else if (a === '--quiet-wait') o.quietWait = Number(next());
     else if (a === '--json') o.json = next();
+    else if (a === '--threads') o.threads = int();
     else if (a === '--help' || a === '-h') {
       console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\nimport ')[0]);
       process.exit(0);
@@ -162,7 +165,7 @@ async function loadLibrary(wantWebgpu) {
 function runTorch(o, mode, models) {
   const py = '/usr/bin/python3';
   if (!existsSync(py)) return Promise.resolve({ available: false, reason: `${py} not found` });
-  const args = [join(HERE, 'torch_models.py'), '--mode', mode, '--models', models.join(','), '--reps', String(o.torchReps), '--warmup', String(o.torchWarmup), '--quiet-wait', String(o.quietWait)];
+  const args = [join(HERE, 'torch_models.py'), '--mode', mode, '--models', models.join(','), '--reps', String(o.torchReps), '--warmup', String(o.torchWarmup), '--quiet-wait', String(o.quietWait), ...(o.threads ? ['--threads', String(o.threads)] : [])];
   return new Promise((resolve) => {
     const p = spawn(py, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -239,6 +242,7 @@ async function main() {
   process.env.XDG_RUNTIME_DIR ??= '/tmp';
   const wantWebgpu = o.backends.includes('webgpu') && o.models.some((m) => o.webgpuModels.includes(m));
   const { F, from } = await loadLibrary(wantWebgpu);
+  if (o.threads) F.setCpuThreads(o.threads);
   if (typeof F.startCpuWorkers === 'function') F.startCpuWorkers(); // else they start on the first large product (warm-up)
   console.log(`finercam from ${from}; node ${process.version}`);
 

@@ -4,7 +4,9 @@
 // Run: node bench/webgpu.mjs [--quick]   (bundles this file with esbuild, then runs it)
 // GPU times come from timestamp queries (Dawn's timestamp quantization disabled) when the adapter has them;
 // wall times include submit and waiting for completion. GFLOP/s = 2·MACs / time. Each figure is the median of
-// the timed repetitions after one warm-up run (which also compiles the pipelines).
+// the timed repetitions after one warm-up run (which also compiles the pipelines). On a software adapter the
+// "GPU" is this process's own threads, so GFLOP per CPU-second is also printed: it stays meaningful when the
+// machine is shared (multiply by the cores SwiftShader gets — 2 here — for an unloaded GFLOP/s estimate).
 import type { Storage, View } from '../core/backend';
 import { contiguousStrides } from '../core/shape';
 import { createWebGPUBackend } from '../kernels/webgpu-backend';
@@ -36,6 +38,8 @@ interface Timing {
   gpuMs: number | null;
   wallMs: number;
   firstMs: number;
+  /** Process CPU milliseconds (SwiftShader runs on this process's threads): a load-independent measure. */
+  cpuMs: number;
 }
 
 /** Times `run` (which enqueues kernels and returns the storages to release). */
@@ -46,17 +50,21 @@ async function time(gpu: WebGPUBackend, run: () => Storage[]): Promise<Timing> {
   const firstMs = performance.now() - t0;
   const gpuTimes: number[] = [];
   const wall: number[] = [];
+  const cpu: number[] = [];
   for (let r = 0; r < REPS; r++) {
     const w0 = performance.now();
+    const c0 = process.cpuUsage();
     for (const s of run()) gpu.release(s);
     await gpu.sync();
     wall.push(performance.now() - w0);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1000);
     const ms = await gpu.gpuTime(() => {
       for (const s of run()) gpu.release(s);
     });
     if (ms !== null) gpuTimes.push(ms);
   }
-  return { gpuMs: gpuTimes.length ? median(gpuTimes) : null, wallMs: median(wall), firstMs };
+  return { gpuMs: gpuTimes.length ? median(gpuTimes) : null, wallMs: median(wall), firstMs, cpuMs: median(cpu) };
 }
 
 const rows: string[][] = [];
@@ -225,7 +233,7 @@ async function main(): Promise<void> {
     };
     const t = await time(gpu, run);
     const flops = threads * iters * CHAINS * 4 * 2;
-    row('pure vec4 FMA ceiling', `${f(flops / 1e6 / (t.gpuMs ?? t.wallMs))} GFLOP/s`, `gpu ${f(t.gpuMs)} ms`, `wall ${f(t.wallMs)} ms`);
+    row('pure vec4 FMA ceiling', `${f(flops / 1e6 / (t.gpuMs ?? t.wallMs))} GFLOP/s`, `gpu ${f(t.gpuMs)} ms`, `wall ${f(t.wallMs)} ms`, `${f(flops / 1e6 / t.cpuMs)} GFLOP/CPU-s`);
     gpu.release(out);
   }
   // dispatch overhead
@@ -270,7 +278,7 @@ async function main(): Promise<void> {
     let tfMs: number | string = tfNote ?? '';
     if (typeof tf !== 'string') tfMs = await tf.matmul(n);
     const ours = flops / 1e6 / (t.gpuMs ?? t.wallMs);
-    row(`matmul ${n}`, `${f(ours)} GFLOP/s`, `gpu ${f(t.gpuMs, 1)} ms`, `wall ${f(t.wallMs, 1)} ms`, `first ${f(t.firstMs, 0)} ms`,
+    row(`matmul ${n}`, `${f(ours)} GFLOP/s`, `gpu ${f(t.gpuMs, 1)} ms`, `wall ${f(t.wallMs, 1)} ms`, `${f(flops / 1e6 / t.cpuMs)} GFLOP/CPU-s`, `first ${f(t.firstMs, 0)} ms`,
       tt ? `B transposed ${f(flops / 1e6 / (tt.gpuMs ?? tt.wallMs))} GFLOP/s` : '',
       `tfjs-webgpu: ${typeof tfMs === 'number' ? `${f(flops / 1e6 / tfMs)} GFLOP/s` : tfMs}`);
     if (n <= 512 && !quick) {
@@ -302,7 +310,7 @@ async function main(): Promise<void> {
     const t = await time(gpu, () => [gpu.conv2d(view(x, xs), view(w, ws), p)]);
     let tfMs: number | string = tfNote ?? '';
     if (typeof tf !== 'string') tfMs = await tf.conv([xs[0], xs[2], xs[3], xs[1]], [ws[2], ws[3], ws[1], ws[0]], s, pad === 0 ? 'valid' : pad === (ws[2] - 1) / 2 && s === 1 ? 'same' : pad);
-    row(name, `${f(flops / 1e6 / (t.gpuMs ?? t.wallMs))} GFLOP/s`, `gpu ${f(t.gpuMs, 1)} ms`, `wall ${f(t.wallMs, 1)} ms`, `first ${f(t.firstMs, 0)} ms`,
+    row(name, `${f(flops / 1e6 / (t.gpuMs ?? t.wallMs))} GFLOP/s`, `gpu ${f(t.gpuMs, 1)} ms`, `wall ${f(t.wallMs, 1)} ms`, `${f(flops / 1e6 / t.cpuMs)} GFLOP/CPU-s`, `first ${f(t.firstMs, 0)} ms`,
       `tfjs-webgpu: ${typeof tfMs === 'number' ? `${f(flops / 1e6 / tfMs)} GFLOP/s` : tfMs}`);
     if (name.startsWith('ResNet-50')) {
       const gy = gpu.upload(rand(xs[0] * ws[0] * Ho * Wo));

@@ -61,13 +61,20 @@ export class Tensor implements View {
     this.strides = Object.freeze(strides ? [...strides] : contiguousStrides(shape));
     this.offset = offset;
     this.dtype = dtype ?? this._ref.storage.dtype;
+    // An own enumerable accessor, not a class getter: kernels build derived views with `{ ...view, shape }`,
+    // and object spread copies own enumerable properties only.
+    Object.defineProperty(this, 'storage', {
+      enumerable: true,
+      get: (): Storage => {
+        if (this._disposed && this._savedBy === 0) throw this.disposedError('storage');
+        return this._ref.storage;
+      },
+    });
     trackTensor(this);
   }
 
-  get storage(): Storage {
-    if (this._disposed && this._savedBy === 0) throw this.disposedError('storage');
-    return this._ref.storage;
-  }
+  /** The storage this view reads (see the constructor for why it is an own property). */
+  declare readonly storage: Storage;
 
   /** Shares this tensor's storage with a new view. */
   get storageRef(): StorageRef {

@@ -24,10 +24,35 @@ import type { GpuStorage } from './runtime/storage';
 import { UniformLayout } from './runtime/uniforms';
 import { wgslType } from './strided';
 
-const WG_X = 8; // invocations along pixels (4 each)
-const WG_Y = 8; // invocations along rows (8 each)
-const TM = 8; // rows per invocation
-const TN = 4; // pixels per invocation
+/** Register tile of the implicit-GEMM kernel: rows × pixels per invocation, and the workgroup shape. */
+export interface ConvTile {
+  tm: number;
+  tn: number;
+  wgX: number;
+  wgY: number;
+}
+
+/** Hardware GPUs: 8 rows × 4 pixels, 8×8 invocations (64×32 outputs per workgroup). */
+const GPU_TILE: ConvTile = { tm: 8, tn: 4, wgX: 8, wgY: 8 };
+/**
+ * CPU adapters (SwiftShader): 16 rows amortise the pixel loads better (+15–20 %); 4×4 invocations keep a
+ * workgroup at 64 rows so 64-channel layers waste nothing. (8 pixels per invocation made SwiftShader's JIT
+ * use >15 GB of memory: keep tn = 4.)
+ */
+const CPU_TILE: ConvTile = { tm: 16, tn: 4, wgX: 4, wgY: 4 };
+let tileOverride: ConvTile | null = null;
+
+/** Benchmarks / tests: force a register tile (null restores the per-adapter default). */
+export function setConvTile(t: ConvTile | null): void {
+  tileOverride = t;
+}
+
+function tileFor(host: Host): ConvTile {
+  return tileOverride ?? (host.rt.ctx.info.isFallbackAdapter ? CPU_TILE : GPU_TILE);
+}
+
+const WG_X = 8; // weight-gradient kernel: invocations along (c, i, j) columns (4 each)
+const WG_Y = 8; // ... along output channels (8 each)
 
 export function convOutputSize(size: number, k: number, stride: number, pad: number, dil: number): number {
   return Math.floor((size + 2 * pad - dil * (k - 1) - 1) / stride) + 1;
@@ -47,11 +72,14 @@ const cache = new Map<string, Kernel>();
  * out[n, g·rows + r, p] = Σ_{i,j} Σ_{c < inner} Wt[i, j, c, g·rows + r] · S[n, g·inner + c, src(p, i, j)].
  * `transposed` selects the source position: forward y·s − pad + i·d, or backward (y + pad − i·d)/s if exact.
  */
-function tapsKernel(transposed: boolean, vecRows: boolean): Kernel {
-  const key = `conv_taps|${transposed ? 'bwd' : 'fwd'}|${vecRows ? 'v' : 's'}`;
+function tapsKernel(transposed: boolean, vecRows: boolean, chLast: boolean, tile: ConvTile): Kernel {
+  const { tm, tn, wgX, wgY } = tile;
+  const key = `conv_taps|${transposed ? 'bwd' : 'fwd'}|${vecRows ? 'v' : 's'}|${chLast ? 'nhwc' : 'nchw'}|${tm}x${tn}|${wgX}x${wgY}`;
   let k = cache.get(key);
   if (k) return k;
-  const P4 = [0, 1, 2, 3];
+  const P = [...Array(tn).keys()]; // pixels of an invocation
+  const G4 = [...Array(tm / 4).keys()]; // its rows, in vec4 groups
+  const R = [...Array(tm).keys()];
   const srcPos = transposed
     ? (axis: 'y' | 'x', t: string): string => {
       const [s, p, d, n] = axis === 'y' ? ['sh', 'ph', 'dh', 'Hs'] : ['sw', 'pw', 'dw', 'Ws'];
@@ -64,11 +92,13 @@ function tapsKernel(transposed: boolean, vecRows: boolean): Kernel {
   const source = (): string => `
 ${TAPS_PARAMS.wgsl()}
 @group(0) @binding(0) var<uniform> u: Params;
-@group(0) @binding(1) var<storage, read> S: array<f32>;
+@group(0) @binding(1) var<storage, read> S: array<${chLast ? 'vec4<f32>' : 'f32'}>;
 @group(0) @binding(2) var<storage, read> Wt: array<${vecRows ? 'vec4<f32>' : 'f32'}>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
-const WG_X = ${WG_X}u; // invocations along output pixels, ${TN} pixels each
-const WG_Y = ${WG_Y}u; // invocations along output rows, ${TM} rows each
+const WG_X = ${wgX}u; // invocations along output pixels
+const WG_Y = ${wgY}u; // invocations along output rows
+const TN = ${tn}u; // output pixels per invocation
+const TM = ${tm}u; // output rows per invocation
 
 // source row (or column) of output coordinate o0 for tap t along one axis, and whether it exists
 fn src_y(y0: i32, i: i32) -> vec2<i32> {
@@ -90,45 +120,50 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   if (ng >= u.images * u.groups) { return; }
   let n = ng / u.groups;
   let g = ng % u.groups;
-  let r0 = (tileR * WG_Y + lid.y) * ${TM}u;
-  let p0 = (tileP * WG_X + lid.x) * ${TN}u;
+  let r0 = (tileR * WG_Y + lid.y) * TM;
+  let p0 = (tileP * WG_X + lid.x) * TN;
 ${vecRows
-    ? `  // rows r0..r0+7 as two vec4 (clamped to the group's last aligned row; rows past the end are dropped)
+    ? `  // rows r0.. in vec4 groups, clamped to the group's last aligned row (rows past the end are dropped)
   let lastRow4 = g * u.rows + ((u.rows - 1u) & ~3u);
-  let rowA = min(g * u.rows + r0, lastRow4);
-  let rowB = min(g * u.rows + r0 + 4u, lastRow4);`
-    : `  // rows r0..r0+7, clamped to the group's last row
-${[0, 1, 2, 3, 4, 5, 6, 7].map((r) => `  let row${r} = g * u.rows + min(r0 + ${r}u, u.rows - 1u);`).join('\n')}`}
+${G4.map((h) => `  let rowv${h} = min(g * u.rows + r0 + ${4 * h}u, lastRow4);`).join('\n')}`
+    : `  // rows r0.., clamped to the group's last row
+${R.map((r) => `  let row${r} = g * u.rows + min(r0 + ${r}u, u.rows - 1u);`).join('\n')}`}
   let srcBase = u.offS + i32(n) * u.sN + i32(g * u.inner) * u.sC;
-${P4.map((q) => `  var acc${q}a = vec4<f32>(0.0); var acc${q}b = vec4<f32>(0.0); // pixel p0+${q}, rows r0..r0+7`).join('\n')}
+  // acc<q>_<h>: pixel p0+q, rows r0+4h .. r0+4h+3
+${P.map((q) => G4.map((h) => `  var acc${q}_${h} = vec4<f32>(0.0);`).join('')).join('\n')}
   // output pixel coordinates, once (pixels past the end are masked out)
-${P4.map((q) => `  let y${q} = i32((p0 + ${q}u) / u.Wout); let x${q} = i32((p0 + ${q}u) % u.Wout); let in${q} = p0 + ${q}u < u.P;`).join('\n')}
+${P.map((q) => `  let y${q} = i32((p0 + ${q}u) / u.Wout); let x${q} = i32((p0 + ${q}u) % u.Wout); let in${q} = p0 + ${q}u < u.P;`).join('\n')}
   for (var i = 0; i < i32(u.kh); i++) {
-${P4.map((q) => `    let sy${q} = src_y(y${q}, i);`).join('\n')}
+${P.map((q) => `    let sy${q} = src_y(y${q}, i);`).join('\n')}
     for (var j = 0; j < i32(u.kw); j++) {
       // this tap's source offset and validity per pixel (the clamped offset 0 is read but masked)
-${P4.map((q) => `      let sx${q} = src_x(x${q}, j); let ok${q} = in${q} && sy${q}.y == 1 && sx${q}.y == 1;
+${P.map((q) => `      let sx${q} = src_x(x${q}, j); let ok${q} = in${q} && sy${q}.y == 1 && sx${q}.y == 1;
       let s${q} = srcBase + select(0, sy${q}.x * u.sH + sx${q}.x * u.sW, ok${q});`).join('\n')}
       let wTap = (u32(i) * u.kw + u32(j)) * u.inner;
-      for (var c = 0u; c < u.inner; c++) {
+${chLast ? `      // channels-last source: 4 consecutive channels of a pixel are one vec4
+      for (var c = 0u; c < u.inner; c += 4u) {
+${P.map((q) => `        let x${q} = select(vec4<f32>(0.0), S[u32(s${q} + i32(c)) >> 2u], ok${q});`).join('\n')}
+${[0, 1, 2, 3].map((kk) => `        {
+          let wi = (wTap + c + ${kk}u) * u.rowsTotal;
+${vecRows
+    ? G4.map((h) => `          let w${h} = Wt[(wi + rowv${h}) >> 2u];`).join('\n')
+    : G4.map((h) => `          let w${h} = vec4<f32>(${[0, 1, 2, 3].map((r) => `Wt[wi + row${4 * h + r}]`).join(', ')});`).join('\n')}
+${P.map((q) => G4.map((h) => `          acc${q}_${h} = fma(w${h}, vec4<f32>(x${q}.${'xyzw'[kk]}), acc${q}_${h});`).join('\n')).join('\n')}
+        }`).join('\n')}
+      }` : `      for (var c = 0u; c < u.inner; c++) {
         let wi = (wTap + c) * u.rowsTotal;
-        ${vecRows
-    ? `let wa = Wt[(wi + rowA) >> 2u];
-        let wb = Wt[(wi + rowB) >> 2u];`
-    : `let wa = vec4<f32>(Wt[wi + row0], Wt[wi + row1], Wt[wi + row2], Wt[wi + row3]);
-        let wb = vec4<f32>(Wt[wi + row4], Wt[wi + row5], Wt[wi + row6], Wt[wi + row7]);`}
+${vecRows
+    ? G4.map((h) => `        let w${h} = Wt[(wi + rowv${h}) >> 2u];`).join('\n')
+    : G4.map((h) => `        let w${h} = vec4<f32>(${[0, 1, 2, 3].map((r) => `Wt[wi + row${4 * h + r}]`).join(', ')});`).join('\n')}
         let cOff = i32(c) * u.sC;
-${P4.map((q) => `        let x${q} = select(0.0, S[u32(s${q} + cOff)], ok${q});`).join('\n')}
-${P4.map((q) => `        acc${q}a = fma(wa, vec4<f32>(x${q}), acc${q}a); acc${q}b = fma(wb, vec4<f32>(x${q}), acc${q}b);`).join('\n')}
-      }
+${P.map((q) => `        let x${q} = vec4<f32>(select(0.0, S[u32(s${q} + cOff)], ok${q}));`).join('\n')}
+${P.map((q) => G4.map((h) => `        acc${q}_${h} = fma(w${h}, x${q}, acc${q}_${h});`).join('\n')).join('\n')}
+      }`}
     }
   }
   let outBase = (n * u.rowsTotal + g * u.rows) * u.P;
-${P4.map((q) => `  if (p0 + ${q}u < u.P) {
-    for (var r = 0u; r < 4u; r++) {
-      if (r0 + r < u.rows) { out[outBase + (r0 + r) * u.P + p0 + ${q}u] = acc${q}a[r]; }
-      if (r0 + 4u + r < u.rows) { out[outBase + (r0 + 4u + r) * u.P + p0 + ${q}u] = acc${q}b[r]; }
-    }
+${P.map((q) => `  if (in${q}) {
+${G4.map((h) => `    for (var r = 0u; r < 4u; r++) { if (r0 + ${4 * h}u + r < u.rows) { out[outBase + (r0 + ${4 * h}u + r) * u.P + p0 + ${q}u] = acc${q}_${h}[r]; } }`).join('\n')}
   }`).join('\n')}
 }`;
   k = { key, params: TAPS_PARAMS, inputs: 2, outputs: 1, source };
@@ -166,14 +201,29 @@ function runTaps(host: Host, transposed: boolean, src: View, wt: GpuStorage, out
   const rowsTotal = g.rows * g.groups;
   if (g.images * rowsTotal * P === 0) return;
   const vecRows = rowsTotal % 4 === 0 && g.rows % 4 === 0;
-  const tilesR = Math.ceil(g.rows / (WG_Y * TM));
-  const tilesP = Math.ceil(P / (WG_X * TN));
-  host.rt.run(tapsKernel(transposed, vecRows), [bufferOf(src, op), wt.buffer], [out.buffer], {
+  const tile = tileFor(host);
+  const tilesR = Math.ceil(g.rows / (tile.wgY * tile.tm));
+  const tilesP = Math.ceil(P / (tile.wgX * tile.tn));
+  // Channels-last source when whole vec4s of channels exist: reuse a view already laid out that way, else copy.
+  const [N, C, H, W] = src.shape;
+  let s = src;
+  let temp: GpuStorage | null = null;
+  const chLast = g.inner % 4 === 0;
+  if (chLast) {
+    const aligned = (v: number, n: number): boolean => n === 1 || v % 4 === 0;
+    const ready = (src.strides[1] === 1 || C === 1) && src.offset % 4 === 0 && aligned(src.strides[0], N) && aligned(src.strides[2], H) && aligned(src.strides[3], W);
+    if (!ready) {
+      temp = relayout(host, src, [N, H, W, C], [src.strides[0], src.strides[2], src.strides[3], src.strides[1]], op);
+      s = { storage: temp, shape: src.shape, strides: [H * W * C, 1, W * C, C], offset: 0, dtype: 'float32' };
+    }
+  }
+  host.rt.run(tapsKernel(transposed, vecRows, chLast, tile), [bufferOf(s, op), wt.buffer], [out.buffer], {
     images: g.images, groups: g.groups, rows: g.rows, rowsTotal, inner: g.inner, P, Wout: g.Wo, Hs: g.Hs, Ws: g.Ws,
     kh: g.kh, kw: g.kw, sh: g.p.stride[0], sw: g.p.stride[1], ph: g.p.padding[0], pw: g.p.padding[1],
     dh: g.p.dilation[0], dw: g.p.dilation[1], tilesR, tilesP,
-    offS: src.offset, sN: src.strides[0], sC: src.strides[1], sH: src.strides[2], sW: src.strides[3],
+    offS: s.offset, sN: s.strides[0], sC: s.strides[1], sH: s.strides[2], sW: s.strides[3],
   }, g.images * g.groups * tilesR * tilesP);
+  if (temp) host.release(temp);
 }
 
 export function conv2d(host: Host, x: View, w: View, p: Conv2dParams): GpuStorage {

@@ -1,8 +1,12 @@
 // Batched matrix product C[b] = A[b] · B[b] for A: [B, M, K], B: [B, K, N] with any strides → contiguous C.
 //
-// Tiling (register blocking, no workgroup memory): a workgroup is 8×8 invocations; each invocation keeps a
-// TM×4 block of C in registers (TM vec4 accumulators, TM = 8) and walks K four steps at a time, so one step
-// reads TM·4 values of A and 4·4 of B and does 4·TM vec4 FMAs. A workgroup covers (8·TM)×32 outputs.
+// Tiling (register blocking, no workgroup memory): each invocation keeps a TM×TN block of C in registers
+// (TM·TN/4 vec4 accumulators) and walks K four steps at a time; one step reads TM·4 values of A and 4·TN of B
+// and does TM·TN FMAs (as vec4). Tile sizes per adapter class:
+//   * hardware GPUs: TM×TN = 8×4, 8×8 invocations per workgroup (64×32 outputs), the tfjs/ORT shape;
+//   * CPU adapters (SwiftShader): 16×8, 4×4 invocations (64×32 outputs). Each WGSL scalar is one 4-lane SIMD
+//     register there and loads are per-lane gathers, so fewer loads per FMA win: 16×8 runs ≈ 1.5× faster
+//     than 8×4 and reaches ≈ 85 % of a pure-FMA kernel (bench/webgpu-kernels.ts).
 // Operands are read straight from storage, as vec4 wherever the layout allows:
 //   A: 'k' — rows contiguous along K (vec4 over k), 'm' — columns contiguous along M (A transposed;
 //      vec4 over m), 's' — anything else (scalar strided loads);
@@ -11,8 +15,8 @@
 // vec4 modes also need 4-aligned offsets and outer strides. Rows/columns past the edge are clamped to the last
 // valid one on load and dropped on store, so any M, N, K work; K % 4 leftovers run in a scalar tail loop.
 //
-// On SwiftShader (4-wide SIMD, barriers are coroutines) this beats workgroup-memory tiling by 2–3× and
-// compiles in ~50 ms instead of ~2 s (bench/webgpu-kernels.ts measures both; see the report there).
+// On SwiftShader workgroup-memory tiling (64×64×16, barriers) is several times slower than this and takes
+// seconds to compile (barriers become coroutines); the bench prints both.
 import type { View } from '../core/backend';
 import type { Host } from './runtime/host';
 import { bufferOf } from './runtime/host';
@@ -31,6 +35,8 @@ export interface MatmulConfig {
   b: BMode;
   /** N % 4 == 0: store whole vec4 rows. */
   vecOut: boolean;
+  /** C += A·B instead of C = A·B. */
+  accumulate?: boolean;
   /** Output columns per invocation (4 or 8). */
   tn?: number;
   /** Workgroup shape (invocations along N and along M). */
@@ -38,14 +44,21 @@ export interface MatmulConfig {
   wgY?: number;
 }
 
-const WG_X = 8; // invocations along N (4 columns each)
-const WG_Y = 8; // invocations along M (TM rows each)
+const WG_X = 8; // default invocations along N
+const WG_Y = 8; // default invocations along M
 export const DEFAULT_TM = 8;
 export const DEFAULT_TN = 4;
 
+/** Register tile and workgroup shape per adapter class (see the header comment). */
+type Tile = Required<Pick<MatmulConfig, 'tm' | 'tn' | 'wgX' | 'wgY'>>;
+/** Hardware GPUs: 8×4 outputs per invocation, 8×8 invocations (64×32 per workgroup), as tfjs/ORT. */
+const GPU_TILE: Tile = { tm: 8, tn: 4, wgX: 8, wgY: 8 };
+/** CPU adapters (SwiftShader): 16×8 per invocation, 4×4 invocations — ≈ 1.5× the 8×4 tile there. */
+const CPU_TILE: Tile = { tm: 16, tn: 8, wgX: 4, wgY: 4 };
+
 const PARAMS = new UniformLayout([
   ['M', 'u32'], ['N', 'u32'], ['K', 'u32'], ['batch', 'u32'], ['tilesM', 'u32'], ['tilesN', 'u32'],
-  ['offA', 'i32'], ['sbA', 'i32'], ['smA', 'i32'], ['skA', 'i32'],
+  ['offC', 'i32'], ['offA', 'i32'], ['sbA', 'i32'], ['smA', 'i32'], ['skA', 'i32'],
   ['offB', 'i32'], ['sbB', 'i32'], ['skB', 'i32'], ['snB', 'i32'],
 ]);
 
@@ -57,7 +70,7 @@ export function matmulKernel(cfg: MatmulConfig): Kernel {
   const wgX = cfg.wgX ?? WG_X;
   const wgY = cfg.wgY ?? WG_Y;
   const tn = cfg.tn ?? DEFAULT_TN;
-  const key = `matmul|${cfg.tm}x${tn}|a${cfg.a}|b${cfg.b}|${cfg.vecOut ? 'v' : 's'}|${wgX}x${wgY}`;
+  const key = `matmul|${cfg.tm}x${tn}|a${cfg.a}|b${cfg.b}|${cfg.vecOut ? 'v' : 's'}${cfg.accumulate ? '+' : ''}|${wgX}x${wgY}`;
   let k = cache.get(key);
   if (k) return k;
   const { tm } = cfg;
@@ -134,9 +147,11 @@ export function matmulKernel(cfg: MatmulConfig): Kernel {
       for (const h of H) {
         const col = `col0 + ${4 * h}`;
         if (cfg.vecOut) {
-          store.push(`if (${row} < i32(u.M) && ${col} < i32(u.N)) { C[u32(cBase + (${row}) * i32(u.N) + ${col}) >> 2u] = acc${r}_${h}; }`);
+          const at = `C[u32(cBase + (${row}) * i32(u.N) + ${col}) >> 2u]`;
+          store.push(`if (${row} < i32(u.M) && ${col} < i32(u.N)) { ${at} = ${cfg.accumulate ? `${at} + ` : ''}acc${r}_${h}; }`);
         } else {
-          store.push(`if (${row} < i32(u.M)) { for (var j = 0; j < 4; j++) { if (${col} + j < i32(u.N)) { C[u32(cBase + (${row}) * i32(u.N) + ${col} + j)] = acc${r}_${h}[j]; } } }`);
+          const at = `C[u32(cBase + (${row}) * i32(u.N) + ${col} + j)]`;
+          store.push(`if (${row} < i32(u.M)) { for (var j = 0; j < 4; j++) { if (${col} + j < i32(u.N)) { ${at} = ${cfg.accumulate ? `${at} + ` : ''}acc${r}_${h}[j]; } } }`);
         }
       }
     }
@@ -163,7 +178,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let lastCol = i32(u.N) - 1;
   let aBase = u.offA + i32(b) * u.sbA;
   let bBase = u.offB + i32(b) * u.sbB;
-  let cBase = i32(b * u.M * u.N);
+  let cBase = u.offC + i32(b * u.M * u.N);
   ${setup.join('\n  ')}
 ${R.map((r) => H.map((h) => `  var acc${r}_${h} = vec4<f32>(0.0);`).join('')).join('\n')}
   let K4 = i32(u.K & ~3u);
@@ -203,19 +218,23 @@ export function chooseModes(a: View, b: View): { a: AMode; b: BMode } {
   return { a: am, b: bm };
 }
 
-/** Records C = A·B (shapes validated by the caller) into `out`, with explicit strides. */
-export function matmulInto(host: Host, a: View, b: View, out: GpuStorage, cfg: Partial<MatmulConfig> = {}): void {
+/**
+ * Records C = A·B (or C += A·B with cfg.accumulate; shapes validated by the caller) into `out`, whose batch b
+ * is the contiguous [M, N] block at element outOffset + b·M·N.
+ */
+export function matmulInto(host: Host, a: View, b: View, out: GpuStorage, cfg: Partial<MatmulConfig> = {}, outOffset = 0): void {
   const [batch, M, K] = a.shape;
   const N = b.shape[2];
   if (batch * M * N === 0) return;
   const modes = chooseModes(a, b);
-  const full: MatmulConfig = { ...cfg, tm: cfg.tm ?? DEFAULT_TM, a: cfg.a ?? modes.a, b: cfg.b ?? modes.b, vecOut: cfg.vecOut ?? N % 4 === 0 };
+  const tile = host.rt.ctx.info.isFallbackAdapter ? CPU_TILE : GPU_TILE;
+  const full: MatmulConfig = { ...tile, ...cfg, a: cfg.a ?? modes.a, b: cfg.b ?? modes.b, vecOut: cfg.vecOut ?? (N % 4 === 0 && outOffset % 4 === 0) };
   const kernel = matmulKernel(full);
   const tilesM = Math.ceil(M / ((full.wgY ?? WG_Y) * full.tm));
   const tilesN = Math.ceil(N / ((full.wgX ?? WG_X) * (full.tn ?? DEFAULT_TN)));
   // K = 0 gives zeros: the loops do not run and the accumulators stay 0
   host.rt.run(kernel, [bufferOf(a, 'matmul'), bufferOf(b, 'matmul')], [out.buffer], {
-    M, N, K, batch, tilesM, tilesN,
+    M, N, K, batch, tilesM, tilesN, offC: outOffset,
     offA: a.offset, sbA: a.strides[0], smA: a.strides[1], skA: a.strides[2],
     offB: b.offset, sbB: b.strides[0], skB: b.strides[1], snB: b.strides[2],
   }, batch * tilesM * tilesN);

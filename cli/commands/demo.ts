@@ -12,8 +12,8 @@ import { evaluateDemo, formatTable } from '../demo/evaluate';
 
 export const DEMO_OPTIONS: Record<string, OptionSpec> = {
   out: { kind: 'string', help: 'directory for the PNG strips and results.json', default: 'out/demo' },
-  count: { kind: 'number', help: 'test images to draw as strips', default: 6 },
-  'eval-size': { kind: 'number', help: 'generated test images for the table', default: 120 },
+  count: { kind: 'number', help: 'test images to draw as strips (the first 6: one class per pair with its part visible; 12: all classes)', default: 12 },
+  'eval-size': { kind: 'number', help: 'generated test images for the table', default: 240 },
   train: { kind: 'boolean', help: 'train the demo model from scratch first and write its weights (minutes on a CPU)' },
   epochs: { kind: 'number', help: 'training epochs (with --train)', default: DEFAULT_TRAIN_OPTIONS.epochs },
   seed: { kind: 'number', help: 'training seed (with --train)', default: DEFAULT_TRAIN_OPTIONS.seed },

@@ -90,9 +90,17 @@ describe('finercam demo (test-sized run)', () => {
       expect(Number.isInteger(row.emptyMaps) && row.emptyMaps >= 0 && row.emptyMaps <= n).toBe(true);
     }
     expect(res.rows[0].rdVsBaseline).toEqual({ mean: 0, se: 0 });
+    // the committed model's Grad-CAM is informative: masking its top 5% hurts the class more than its
+    // look-alike (measured 0.52 on these 24 images), and it puts more mass on the part than a uniform map
+    // would (measured 2.1% vs 0.7%)
+    expect(res.rows[0].rd).toBeGreaterThan(0.1);
+    expect(res.rows[0].partShare).toBeGreaterThan(1.5 * res.partArea);
+    const split = res.rows[2].byReference;
+    expect(split.neighbour.n + split.other.n).toBe(n);
+    expect(split.neighbour.n).toBe(Math.round(res.rank1IsNeighbour * n));
 
     // strips: original | nearest class | true part | Baseline | Finer-Default | Finer-Compare, tiles 3× upscaled
-    expect(res.strips.map((f) => f.split('/').pop())).toEqual(['01-grey-billed-finch.png', '02-plain-eyed-warbler.png']);
+    expect(res.strips.map((f) => f.split('/').pop())).toEqual(['01-orange-billed-finch.png', '02-spectacled-warbler.png']);
     const S = 3 * DEMO_ARCH.inputSize;
     for (let k = 0; k < 2; k++) {
       const img = F.decodeImage(new Uint8Array(readFileSync(res.strips[k])));
@@ -115,11 +123,17 @@ describe('finercam demo (test-sized run)', () => {
     expect((await capture(() => main(['demo', 'extra']))).code).toBe(2);
   });
 
-  it('picks strip images from every pair first', () => {
+  it('draws the classes that show their part first, one per pair', () => {
     expect(Array.from({ length: 13 }, (_, k) => stripPick(k, 12))).toEqual([
-      ...[0, 2, 4, 6, 8, 10, 1, 3, 5, 7, 9, 11].map((classId) => ({ classId, index: 0 })),
-      { classId: 0, index: 1 },
+      ...[1, 3, 5, 7, 9, 11, 0, 2, 4, 6, 8, 10].map((classId) => ({ classId, index: 0 })),
+      { classId: 1, index: 1 },
     ]);
+    // the first six have their distinguishing part drawn (one per pair, each part once), the next six lack it
+    const first = Array.from({ length: 6 }, (_, k) => BIRD_CLASSES[stripPick(k, 12).classId]);
+    expect(first.every((c) => c.traits[c.part])).toBe(true);
+    expect(new Set(first.map((c) => c.part)).size).toBe(6);
+    const next = Array.from({ length: 6 }, (_, k) => BIRD_CLASSES[stripPick(k + 6, 12).classId]);
+    expect(next.every((c) => !c.traits[c.part])).toBe(true);
   });
 });
 
@@ -134,7 +148,7 @@ describe('demo training', () => {
     for (let s = 0; s < 6; s++) losses.push((await trainStep(model, opt, data.images, data.labels)).loss);
     opt.dispose();
     expect(losses[0]).toBeGreaterThan(1.5); // ~ln 12 at init: not already fitted
-    expect(losses[5]).toBeLessThan(0.8 * losses[0]);
+    expect(losses[5]).toBeLessThan(0.5 * losses[0]); // measured: 2.37 → 0.18
     // the model's output on the batch, in eval mode, is finite
     model.eval();
     const z = await F.noGrad(() => model.forward(imagesToTensor(data.images))).data();
