@@ -15,6 +15,7 @@ import type { Kernel } from '../kernels/runtime/runtime';
 import type { GpuStorage } from '../kernels/runtime/storage';
 import { UniformLayout } from '../kernels/runtime/uniforms';
 import { matmul as matmulKernel } from '../kernels/matmul';
+import { setConvStrategy } from '../kernels/conv';
 
 const quick = process.argv.includes('--quick');
 const REPS = quick ? 2 : 5;
@@ -266,6 +267,22 @@ async function main(): Promise<void> {
     gpu.release(s);
   }
 
+  console.log('\n## Elementwise');
+  {
+    const n = 1 << 22;
+    const a = gpu.upload(rand(n));
+    const b = gpu.upload(rand(n));
+    const t = await time(gpu, () => [gpu.binary('add', view(a, [n]), view(b, [n]))]);
+    row('add 4M float32 (contiguous, vec4)', `${f((n * 12) / 1e6 / (t.gpuMs ?? t.wallMs))} GB/s`, `gpu ${f(t.gpuMs, 1)} ms`, `wall ${f(t.wallMs, 1)} ms`);
+    const side = 2048;
+    const tt = await time(gpu, () => [gpu.unary('copy', { storage: a, shape: [side, side], strides: [1, side], offset: 0, dtype: 'float32' })]);
+    row('transpose copy 2048×2048 (strided gather)', `${f((n * 8) / 1e6 / (tt.gpuMs ?? tt.wallMs))} GB/s`, `gpu ${f(tt.gpuMs, 1)} ms`);
+    const tg = await time(gpu, () => [gpu.unary('gelu', view(a, [n]))]);
+    row('gelu 4M float32', `${f((n * 8) / 1e6 / (tg.gpuMs ?? tg.wallMs))} GB/s`, `gpu ${f(tg.gpuMs, 1)} ms`);
+    gpu.release(a);
+    gpu.release(b);
+  }
+
   console.log('\n## Matmul (C = A·B, square, float32)');
   for (const n of quick ? [256, 512] : [256, 512, 1024]) {
     const a = gpu.upload(rand(n * n));
@@ -298,6 +315,7 @@ async function main(): Promise<void> {
   const convs: [string, number[], number[], number, number][] = [
     ['ResNet-50 3×3 conv 1×64×56×56 → 64', [1, 64, 56, 56], [64, 64, 3, 3], 1, 1],
     ['ResNet stem 7×7/2 1×3×224×224 → 64', [1, 3, 224, 224], [64, 3, 7, 7], 2, 3],
+    ['ResNet-50 layer4 3×3 conv 1×512×7×7 → 512', [1, 512, 7, 7], [512, 512, 3, 3], 1, 1],
     ['1×1 conv 1×256×56×56 → 64 (matmul path)', [1, 256, 56, 56], [64, 256, 1, 1], 1, 0],
   ];
   for (const [name, xs, ws, s, pad] of convs) {
@@ -312,6 +330,14 @@ async function main(): Promise<void> {
     if (typeof tf !== 'string') tfMs = await tf.conv([xs[0], xs[2], xs[3], xs[1]], [ws[2], ws[3], ws[1], ws[0]], s, pad === 0 ? 'valid' : pad === (ws[2] - 1) / 2 && s === 1 ? 'same' : pad);
     row(name, `${f(flops / 1e6 / (t.gpuMs ?? t.wallMs))} GFLOP/s`, `gpu ${f(t.gpuMs, 1)} ms`, `wall ${f(t.wallMs, 1)} ms`, `${f(flops / 1e6 / t.cpuMs)} GFLOP/CPU-s`, `first ${f(t.firstMs, 0)} ms`,
       `tfjs-webgpu: ${typeof tfMs === 'number' ? `${f(flops / 1e6 / tfMs)} GFLOP/s` : tfMs}`);
+    if (!name.includes('matmul path')) {
+      for (const strat of ['implicit', 'im2col'] as const) {
+        setConvStrategy(strat);
+        const ts = await time(gpu, () => [gpu.conv2d(view(x, xs), view(w, ws), p)]);
+        row(`  forced ${strat}`, `${f(flops / 1e6 / (ts.gpuMs ?? ts.wallMs))} GFLOP/s`, `gpu ${f(ts.gpuMs, 1)} ms`, `${f(flops / 1e6 / ts.cpuMs)} GFLOP/CPU-s`);
+      }
+      setConvStrategy(null);
+    }
     if (name.startsWith('ResNet-50')) {
       const gy = gpu.upload(rand(xs[0] * ws[0] * Ho * Wo));
       const tb = await time(gpu, () => [gpu.conv2dBackwardInput(view(gy, [xs[0], ws[0], Ho, Wo]), view(w, ws), p, xs)]);

@@ -1,22 +1,34 @@
-// 2-D convolution (NCHW) as implicit GEMM: forward, gradient w.r.t. the input, gradient w.r.t. the weight.
+// 2-D convolution (NCHW): forward, gradient w.r.t. the input, gradient w.r.t. the weight.
 //
-// Forward, per image n and group g: out[o, p] = Σ_{i,j,c} W[o, c, i, j] · x[c, y·sh − ph + i·dh, x·sw − pw + j·dw]
-// (p = (y, x) an output pixel). The input gradient is the same product with the roles swapped ("transposed
-// convolution"): gx[c, p] = Σ_{i,j,o} W[o, c, i, j] · gy[o, (y + ph − i·dh)/sh, (x + pw − j·dw)/sw], where the
-// division must be exact. One kernel (`tapsKernel`) serves both:
+// Two strategies (setConvStrategy overrides the choice):
+//   * 'implicit': implicit GEMM, no unfolded copy in memory — this file. Always on hardware GPUs; on CPU
+//     adapters for layers with many channels and pixels (see strategyFor).
+//   * 'im2col': unfold the input, then the register-blocked matmul — conv-im2col.ts. On CPU adapters
+//     (SwiftShader) for the other layers, where it is 1.2–1.8× the implicit kernel, and for the weight gradient
+//     (≈ 4× the dedicated kernel below).
+// A 1×1 stride-1 unpadded convolution is a plain matmul in every direction (either strategy).
+//
+// Implicit GEMM. Forward, per image n and group g: out[o, p] = Σ_{i,j,c} W[o, c, i, j] · x[c, y·sh − ph + i·dh,
+// x·sw − pw + j·dw] (p = (y, x) an output pixel). The input gradient is the same product with the roles
+// swapped ("transposed convolution"): gx[c, p] = Σ_{i,j,o} W[o, c, i, j] · gy[o, (y + ph − i·dh)/sh,
+// (x + pw − j·dw)/sw], where the division must be exact. One kernel (`tapsKernel`) serves both:
 //   * the taps (i, j) are the outer loop, so each output pixel's source position and its padding / stride
 //     validity are computed once per tap, not once per multiply;
-//   * the inner loop runs over the summed channels c, reading 4 pixels of the source (masked) and 8 rows of a
-//     re-laid-out weight Wt[i][j][c][row], contiguous along rows, so 8 rows are two vec4 loads;
-//   * register blocking as in matmul.ts: a workgroup is 8×8 invocations, each holds 8 rows × 4 pixels of the
-//     output in 8 vec4 accumulators (one per pixel and half of the rows). No workgroup memory.
+//   * the inner loop runs over the summed channels c, reading 4 pixels of the source (masked) and TM rows of
+//     a re-laid-out weight Wt[i][j][c][row], contiguous along rows (vec4 loads). When the summed channels
+//     come in fours, the source is read channels-last (copied to NHWC first unless it already is), so one
+//     vec4 load brings 4 channels of a pixel;
+//   * register blocking as in matmul.ts: each invocation holds TM rows × TN pixels of the output in vec4
+//     accumulators — 8×4 with 8×8 invocations on hardware GPUs, 16×8 with 4×4 on CPU adapters. No workgroup
+//     memory. Validity tests combine bools with `&`, not `&&`: SwiftShader's JIT took 6 s (and, with 8 pixels,
+//     > 15 GB of memory) to compile the short-circuit control flow.
 // Wt is a copy of the weight made per call (a strided copy kernel, ≈ 1 % of the convolution's work for 3×3).
-// A 1×1 stride-1 unpadded convolution is a plain matmul and goes to matmul.ts (all three directions).
 // The weight gradient (`weightGradKernel`) reduces over (n, y, x) with 8 output channels × 4 (c, i, j)
 // columns per invocation.
 import type { Conv2dParams, View } from '../core/backend';
 import { mapKernel, unaryOp } from './elementwise';
 import { matmulInto } from './matmul';
+import { conv2dBackwardInputIm2col, conv2dBackwardWeightIm2col, conv2dIm2col } from './conv-im2col';
 import type { Host } from './runtime/host';
 import { bufferOf } from './runtime/host';
 import type { Kernel } from './runtime/runtime';
@@ -32,19 +44,34 @@ export interface ConvTile {
   wgY: number;
 }
 
-/** Hardware GPUs: 8 rows × 4 pixels, 8×8 invocations (64×32 outputs per workgroup). */
+/** Hardware GPUs: 8 rows × 4 pixels per invocation, 8×8 invocations (64×32 outputs per workgroup). */
 const GPU_TILE: ConvTile = { tm: 8, tn: 4, wgX: 8, wgY: 8 };
-/**
- * CPU adapters (SwiftShader): 16 rows amortise the pixel loads better (+15–20 %); 4×4 invocations keep a
- * workgroup at 64 rows so 64-channel layers waste nothing. (8 pixels per invocation made SwiftShader's JIT
- * use >15 GB of memory: keep tn = 4.)
- */
-const CPU_TILE: ConvTile = { tm: 16, tn: 4, wgX: 4, wgY: 4 };
+/** CPU adapters: 16 rows × 8 pixels, 4×4 invocations — fewer loads per FMA (≈ 1.3× the GPU tile there). */
+const CPU_TILE: ConvTile = { tm: 16, tn: 8, wgX: 4, wgY: 4 };
 let tileOverride: ConvTile | null = null;
 
-/** Benchmarks / tests: force a register tile (null restores the per-adapter default). */
+/** Tests / benchmarks: force a register tile for the implicit-GEMM kernel (null restores the default). */
 export function setConvTile(t: ConvTile | null): void {
   tileOverride = t;
+}
+
+export type ConvStrategy = 'implicit' | 'im2col';
+let strategyOverride: ConvStrategy | null = null;
+
+/** Tests / benchmarks: force a strategy (null restores the default, see strategyFor). */
+export function setConvStrategy(s: ConvStrategy | null): void {
+  strategyOverride = s;
+}
+
+/**
+ * Hardware GPUs: implicit GEMM. CPU adapters: implicit GEMM where it wins there — many summed channels
+ * (≥ 16) over many output pixels (≥ 256), e.g. ResNet's 56² and 28² 3×3 layers (≈ 1.3× im2col) — and
+ * im2col + matmul elsewhere (the 3-channel stem, 14² and 7² layers: 1.2–1.8× the implicit kernel).
+ */
+function strategyFor(host: Host, inner: number, pixels: number): ConvStrategy {
+  if (strategyOverride) return strategyOverride;
+  if (!host.rt.ctx.info.isFallbackAdapter) return 'implicit';
+  return inner >= 16 && pixels >= 256 ? 'implicit' : 'im2col';
 }
 
 function tileFor(host: Host): ConvTile {
@@ -63,7 +90,7 @@ const TAPS_PARAMS = new UniformLayout([
   ['P', 'u32'], ['Wout', 'u32'], ['Hs', 'i32'], ['Ws', 'i32'],
   ['kh', 'u32'], ['kw', 'u32'], ['sh', 'i32'], ['sw', 'i32'], ['ph', 'i32'], ['pw', 'i32'], ['dh', 'i32'], ['dw', 'i32'],
   ['tilesR', 'u32'], ['tilesP', 'u32'],
-  ['offS', 'i32'], ['sN', 'i32'], ['sC', 'i32'], ['sH', 'i32'], ['sW', 'i32'],
+  ['offS', 'i32'], ['sN', 'i32'], ['sC', 'i32'], ['sH', 'i32'], ['sW', 'i32'], ['inv_sh', 'f32'], ['inv_sw', 'f32'],
 ]);
 
 const cache = new Map<string, Kernel>();
@@ -83,11 +110,15 @@ function tapsKernel(transposed: boolean, vecRows: boolean, chLast: boolean, tile
   const srcPos = transposed
     ? (axis: 'y' | 'x', t: string): string => {
       const [s, p, d, n] = axis === 'y' ? ['sh', 'ph', 'dh', 'Hs'] : ['sw', 'pw', 'dw', 'Ws'];
-      return `let ${axis}t = ${axis}0 + u.${p} - ${t} * u.${d}; let ${axis}s = ${axis}t / u.${s}; let ${axis}ok = ${axis}t >= 0 && ${axis}t % u.${s} == 0 && ${axis}s < u.${n};`;
+      // t / s via a float reciprocal ((t + ½)/s is at least ½/s away from an integer, so floor is exact for any
+      // realistic size): SwiftShader takes seconds to compile this kernel with integer division in it
+      const inv = axis === 'y' ? 'inv_sh' : 'inv_sw';
+      // (non-short-circuit & on bools: a 3-term && here made SwiftShader take 6 s to compile the kernel)
+      return `let ${axis}t = ${axis}0 + u.${p} - ${t} * u.${d}; let ${axis}s = i32(floor((f32(${axis}t) + 0.5) * u.${inv})); let ${axis}ok = (${axis}t >= 0) & (${axis}s * u.${s} == ${axis}t) & (${axis}s < u.${n});`;
     }
     : (axis: 'y' | 'x', t: string): string => {
       const [s, p, d, n] = axis === 'y' ? ['sh', 'ph', 'dh', 'Hs'] : ['sw', 'pw', 'dw', 'Ws'];
-      return `let ${axis}s = ${axis}0 * u.${s} - u.${p} + ${t} * u.${d}; let ${axis}ok = ${axis}s >= 0 && ${axis}s < u.${n};`;
+      return `let ${axis}s = ${axis}0 * u.${s} - u.${p} + ${t} * u.${d}; let ${axis}ok = (${axis}s >= 0) & (${axis}s < u.${n});`;
     };
   const source = (): string => `
 ${TAPS_PARAMS.wgsl()}
@@ -137,7 +168,7 @@ ${P.map((q) => `  let y${q} = i32((p0 + ${q}u) / u.Wout); let x${q} = i32((p0 + 
 ${P.map((q) => `    let sy${q} = src_y(y${q}, i);`).join('\n')}
     for (var j = 0; j < i32(u.kw); j++) {
       // this tap's source offset and validity per pixel (the clamped offset 0 is read but masked)
-${P.map((q) => `      let sx${q} = src_x(x${q}, j); let ok${q} = in${q} && sy${q}.y == 1 && sx${q}.y == 1;
+${P.map((q) => `      let sx${q} = src_x(x${q}, j); let ok${q} = in${q} & (sy${q}.y == 1) & (sx${q}.y == 1);
       let s${q} = srcBase + select(0, sy${q}.x * u.sH + sx${q}.x * u.sW, ok${q});`).join('\n')}
       let wTap = (u32(i) * u.kw + u32(j)) * u.inner;
 ${chLast ? `      // channels-last source: 4 consecutive channels of a pixel are one vec4
@@ -222,6 +253,7 @@ function runTaps(host: Host, transposed: boolean, src: View, wt: GpuStorage, out
     kh: g.kh, kw: g.kw, sh: g.p.stride[0], sw: g.p.stride[1], ph: g.p.padding[0], pw: g.p.padding[1],
     dh: g.p.dilation[0], dw: g.p.dilation[1], tilesR, tilesP,
     offS: s.offset, sN: s.strides[0], sC: s.strides[1], sH: s.strides[2], sW: s.strides[3],
+    inv_sh: 1 / g.p.stride[0], inv_sw: 1 / g.p.stride[1],
   }, g.images * g.groups * tilesR * tilesP);
   if (temp) host.release(temp);
 }
@@ -239,6 +271,10 @@ export function conv2d(host: Host, x: View, w: View, p: Conv2dParams): GpuStorag
   if (xp) {
     // out[n] = W[O, C] · x[n][C, H·W]
     matmulInto(host, { ...w, shape: [N, O, Cg], strides: [0, w.strides[0], w.strides[1]] }, xp, out);
+    return out;
+  }
+  if (strategyFor(host, Cg, Ho * Wo) === 'im2col') {
+    conv2dIm2col(host, x, w, { N, C: x.shape[1], H, W, O, G, Cg, Og: O / G, kh, kw, Ho, Wo, p }, out);
     return out;
   }
   // Wt[i][j][c][o] = w[o, c, i, j]
@@ -264,6 +300,10 @@ export function conv2dBackwardInput(host: Host, gy: View, w: View, p: Conv2dPara
   if (gp) {
     // gx[n] = Wᵀ[C, O] · gy[n][O, H·W]
     matmulInto(host, { ...w, shape: [N, C, O], strides: [0, w.strides[1], w.strides[0]] }, gp, out);
+    return out;
+  }
+  if (strategyFor(host, Og, H * W) === 'im2col') {
+    conv2dBackwardInputIm2col(host, gy, w, { N, C, H, W, O, G, Cg, Og, kh, kw, Ho, Wo, p }, out);
     return out;
   }
   // Wt[i][j][o][g·Cg + c] = w[g·Og + o, c, i, j]
@@ -317,10 +357,10 @@ ${R.map((r) => `  let go${r} = u.offG + i32(g * u.Og + min(o0 + ${r}u, u.Og - 1u
 ${R.map((r) => `  var acc${r} = vec4<f32>(0.0);`).join('\n')}
   for (var n = 0; n < i32(u.images); n++) {
     for (var y = 0; y < i32(u.Ho); y++) {
-${Q.map((q) => `      let iy${q} = y * u.sh + di${q}; let rowOk${q} = iy${q} >= 0 && iy${q} < u.H; let xr${q} = xc${q} + n * u.xN + iy${q} * u.xH;`).join('\n')}
+${Q.map((q) => `      let iy${q} = y * u.sh + di${q}; let rowOk${q} = (iy${q} >= 0) & (iy${q} < u.H); let xr${q} = xc${q} + n * u.xN + iy${q} * u.xH;`).join('\n')}
       let gRow = n * u.gN + y * u.gH;
       for (var x = 0; x < i32(u.Wo); x++) {
-${Q.map((q) => `        let ix${q} = x * u.sw + dj${q}; let ok${q} = rowOk${q} && ix${q} >= 0 && ix${q} < u.W;
+${Q.map((q) => `        let ix${q} = x * u.sw + dj${q}; let ok${q} = rowOk${q} & (ix${q} >= 0) & (ix${q} < u.W);
         let v${q} = select(0.0, X[u32(select(0, xr${q} + ix${q} * u.xW, ok${q}))], ok${q});`).join('\n')}
         let xv = vec4<f32>(v0, v1, v2, v3);
         let gi = gRow + x * u.gW;
@@ -357,6 +397,11 @@ export function conv2dBackwardWeight(host: Host, x: View, gy: View, p: Conv2dPar
   }
   const Kg = Cg * kh * kw;
   const Og = O / G;
+  // the weight gradient's own kernel is slow on CPU adapters (scalar gathers): im2col + matmul there
+  if ((strategyOverride ?? (host.rt.ctx.info.isFallbackAdapter ? 'im2col' : 'implicit')) === 'im2col' && N > 0) {
+    conv2dBackwardWeightIm2col(host, x, gy, { N, C, H, W, O, G, Cg, Og, kh, kw, Ho, Wo, p }, out);
+    return out;
+  }
   const tilesR = Math.ceil(Og / (WG_Y * 8));
   const tilesK = Math.ceil(Kg / (WG_X * 4));
   host.rt.run(weightGradKernel(), [bufferOf(x, 'conv2dBackwardWeight'), bufferOf(gy, 'conv2dBackwardWeight')], [out.buffer], {

@@ -158,18 +158,22 @@ fn exp_neg_half_sq(x: f32) -> f32 {
 }`,
   },
   erfc_nr: {
-    deps: ['exp_', 'exp_neg_half_sq'],
+    deps: ['exp_'],
     code: `
-// Numerical Recipes erfcc: erfc(z) = t·exp(-z² + P(t)), t = 1/(1 + z/2), for z >= 0, given e = exp(-z²).
-fn erfc_nr_e(z: f32, e: f32) -> f32 {
+// Numerical Recipes erfcc: erfc(z) = t·exp(-z² + P(t)), t = 1/(1 + z/2), for z >= 0, with -z² = hi + lo given
+// in two parts (hi exact) so the rounding of z² costs no accuracy in the tail.
+fn erfc_nr_parts(z: f32, hi: f32, lo: f32) -> f32 {
   if (z > 10.0) { return 0.0; } // erfc(10) ≈ 2e-45: below float32's normal range
   let t = 1.0 / (1.0 + 0.5 * z);
   let p = -1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807
           + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
-  return t * e * exp_(p);
+  return t * exp_(hi) * exp_(lo + p);
 }
-// erfc(z), z >= 0: exp(-z²) = exp(-(√2 z)²/2)
-fn erfc_nr(z: f32) -> f32 { return erfc_nr_e(z, exp_neg_half_sq(z * 1.4142135623730951)); }`,
+// erfc(z), z >= 0: -z² = -zh² - (z - zh)(z + zh), zh = z cut to 12 bits (zh² exact)
+fn erfc_nr(z: f32) -> f32 {
+  let zh = bitcast<f32>(bitcast<u32>(z) & 0xfffff000u);
+  return erfc_nr_parts(z, -(zh * zh), -((z - zh) * (z + zh)));
+}`,
   },
   erf_: {
     deps: ['erf_series', 'erfc_nr'],
@@ -182,15 +186,16 @@ fn erf_(x: f32) -> f32 {
 }`,
   },
   phi_: {
-    deps: ['erf_series', 'erfc_nr', 'exp_neg_half_sq'],
+    deps: ['erf_series', 'erfc_nr'],
     code: `
-// Φ(x) = (1 + erf(x/√2))/2, formed as erfc(|x|/√2)/2 in the lower tail so no digits cancel; exp(-x²/2) is
-// taken from x itself, not from the rounded x/√2.
+// Φ(x) = (1 + erf(x/√2))/2, formed as erfc(|x|/√2)/2 in the lower tail so no digits cancel; the exponent
+// -x²/2 is split from x itself (not from the rounded x/√2).
 fn phi_(x: f32) -> f32 {
   let v = x * 0.70710678118654752;
   let z = abs(v);
   if (z < 0.5) { return 0.5 + 0.5 * erf_series(v); }
-  let r = 0.5 * erfc_nr_e(z, exp_neg_half_sq(x));
+  let xh = bitcast<f32>(bitcast<u32>(x) & 0xfffff000u);
+  let r = 0.5 * erfc_nr_parts(z, -0.5 * (xh * xh), -0.5 * ((x - xh) * (x + xh)));
   return select(1.0 - r, r, x < 0.0);
 }`,
   },

@@ -227,7 +227,11 @@ export function matmulInto(host: Host, a: View, b: View, out: GpuStorage, cfg: P
   const N = b.shape[2];
   if (batch * M * N === 0) return;
   const modes = chooseModes(a, b);
-  const tile = host.rt.ctx.info.isFallbackAdapter ? CPU_TILE : GPU_TILE;
+  const tile = { ...(host.rt.ctx.info.isFallbackAdapter ? CPU_TILE : GPU_TILE) };
+  // thin products (a few rows or columns, e.g. a classifier head on one image): shrink the register tile so
+  // the invocations do not compute mostly clamped duplicates
+  if (M <= 8) tile.tm = M <= 4 ? 4 : 8;
+  if (N <= 4) tile.tn = 4;
   const full: MatmulConfig = { ...tile, ...cfg, a: cfg.a ?? modes.a, b: cfg.b ?? modes.b, vecOut: cfg.vecOut ?? (N % 4 === 0 && outOffset % 4 === 0) };
   const kernel = matmulKernel(full);
   const tilesM = Math.ceil(M / ((full.wgY ?? WG_Y) * full.tm));

@@ -106,12 +106,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   m = row_max(m, lid);
   if (m == -inf_f32()) { m = 0.0; } // all −inf: exp(−inf − 0)/0 = NaN, as torch
   var s = 0.0;
-  for (var c = lid; c < u.cols; c += WG) { s += exp_(x[base + c] - m); }
-  s = row_sum(s, lid);
   ${log
-    ? `let ls = log_(s);
+    ? `for (var c = lid; c < u.cols; c += WG) { s += exp_(x[base + c] - m); }
+  let ls = log_(row_sum(s, lid));
   for (var c = lid; c < u.cols; c += WG) { y[row * u.cols + c] = x[base + c] - m - ls; }`
-    : `for (var c = lid; c < u.cols; c += WG) { y[row * u.cols + c] = exp_(x[base + c] - m) / s; }`}
+    : `// keep exp(x - m) in y (each invocation rereads only what it wrote), then divide
+  for (var c = lid; c < u.cols; c += WG) { let e = exp_(x[base + c] - m); y[row * u.cols + c] = e; s += e; }
+  s = row_sum(s, lid);
+  for (var c = lid; c < u.cols; c += WG) { y[row * u.cols + c] = y[row * u.cols + c] / s; }`}
 }`;
   k = { key, params: SOFTMAX_PARAMS, inputs: 1, outputs: 1, source };
   rowKernels.set(key, k);

@@ -4,7 +4,7 @@ import type { Backend, BinaryOp, Conv2dParams, Pool2dParams, ReduceOp, Storage, 
 import type { DType, TypedArray } from '../core/dtype';
 import { arrayFor } from '../core/dtype';
 import { forgetBackend } from '../core/device';
-import { contiguousStrides, numel } from '../core/shape';
+import { contiguousStrides, isContiguous, numel } from '../core/shape';
 import { acquireDevice } from './device';
 import type { AcquireOptions, WebGPUInfo } from './device';
 import { binaryOp, binaryScalarOp, castOp, clampOp, fillOp, isComparison, mapKernel, unaryOp, whereOp } from './elementwise';
@@ -85,8 +85,7 @@ export class WebGPUBackend implements Backend, Host {
     const n = numel(view.shape);
     let src = view;
     let temp: GpuStorage | null = null;
-    const contiguous = view.strides.every((s, d) => view.shape[d] === 1 || s === contiguousStrides(view.shape)[d]);
-    if (!contiguous) {
+    if (!isContiguous(view.shape, view.strides)) {
       temp = mapKernel(this, 'read', unaryOp('copy', view.dtype), [view], view.shape, view.dtype)!;
       src = contiguousView(temp, view.shape, view.dtype);
     }

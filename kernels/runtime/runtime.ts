@@ -38,11 +38,19 @@ export interface RuntimeOptions {
 
 export interface RuntimeStats extends PoolStats {
   pipelines: number;
+  /** Milliseconds spent creating pipelines (shader compilation, where the implementation does it eagerly). */
+  compileMs: number;
   dispatches: number;
   submits: number;
 }
 
 const ARENA_BYTES = 64 * 1024;
+
+/** FINERCAM_WEBGPU_DEBUG=1 (Node) logs every pipeline compilation with its time. */
+function debug(): boolean {
+  const p = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process;
+  return Boolean(p?.env?.FINERCAM_WEBGPU_DEBUG);
+}
 const STORAGE_USAGE = 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ | 0x08; /* COPY_DST */
 const STAGING_USAGE = 0x01 /* MAP_READ */ | 0x08; /* COPY_DST */
 const UNIFORM_USAGE = 0x40 /* UNIFORM */ | 0x08; /* COPY_DST */
@@ -77,6 +85,7 @@ export class Runtime {
 
   private timing: { querySet: GPUQuerySet } | null = null;
   private dispatches = 0;
+  private compileMs = 0;
   private submits = 0;
   private destroyed = false;
 
@@ -159,6 +168,7 @@ export class Runtime {
   pipeline(kernel: Kernel): GPUComputePipeline {
     let p = this.pipelines.get(kernel.key);
     if (!p) {
+      const t0 = performance.now();
       const code = kernel.source();
       const module = this.device.createShaderModule({ code, label: kernel.key });
       void module.getCompilationInfo?.().then((info) => {
@@ -174,6 +184,9 @@ export class Runtime {
         label: kernel.key,
       });
       this.pipelines.set(kernel.key, p);
+      const ms = performance.now() - t0;
+      this.compileMs += ms;
+      if (debug()) console.log(`finercam: compiled ${kernel.key} in ${ms.toFixed(1)} ms`);
     }
     return p;
   }
@@ -333,7 +346,7 @@ export class Runtime {
   }
 
   stats(): RuntimeStats {
-    return { ...this.pool.getStats(), pipelines: this.pipelines.size, dispatches: this.dispatches, submits: this.submits };
+    return { ...this.pool.getStats(), pipelines: this.pipelines.size, compileMs: this.compileMs, dispatches: this.dispatches, submits: this.submits };
   }
 
   destroy(): void {

@@ -1,6 +1,8 @@
 // conv2d forward / backward-input / backward-weight and max pooling of the WebGPU backend against the CPU.
 import fc from 'fast-check';
-import { it } from 'vitest';
+import { afterAll, beforeAll, it } from 'vitest';
+import { setConvStrategy, setConvTile } from '../../kernels/conv';
+import type { ConvStrategy, ConvTile } from '../../kernels/conv';
 import type { Backend, Conv2dParams, Pool2dParams, Storage, View } from '../../core/backend';
 import { describeGpu, useGpuTeardown } from './setup';
 import { FC, arbPlan, compareStorages, contiguousLayout, cpuBackend, expectClose, makePair, pairFrom, planLayout, readStorage, releasePair } from './helpers';
@@ -65,19 +67,35 @@ async function checkAll(gpu: Backend, g: Geo, x: Pair, w: Pair, gy: Pair, label:
   await compareStorages(gpu, gpu.conv2dBackwardWeight(x.gpu, gy.gpu, p, wShape), cpuBackend.conv2dBackwardWeight(x.cpu, gy.cpu, p, wShape), wShape, { rtol: sumTol(N * Ho * Wo), atol: 0 }, `conv2dBackwardWeight ${label}`, gwScale);
 }
 
-describeGpu('WebGPU conv2d', (gpu) => {
-  it('random geometries (stride, padding, dilation, groups) and input layouts, all three directions', async () => {
+const CONFIGS: [string, ConvStrategy | null, ConvTile | null][] = [
+  ['default strategy', null, null],
+  ['im2col', 'im2col', null],
+  ['implicit, CPU-adapter tile', 'implicit', { tm: 16, tn: 8, wgX: 4, wgY: 4 }],
+  ['implicit, GPU tile', 'implicit', { tm: 8, tn: 4, wgX: 8, wgY: 8 }],
+];
+
+for (const [name, strategy, tile] of CONFIGS) describeGpu(`WebGPU conv2d (${name})`, (gpu) => {
+  beforeAll(() => {
+    setConvStrategy(strategy);
+    setConvTile(tile);
+  });
+  afterAll(() => {
+    setConvStrategy(null);
+    setConvTile(null);
+  });
+
+  it('random geometries (stride, padding, dilation, groups) and strided x / w / gy, all three directions', async () => {
     await fc.assert(
-      fc.asyncProperty(arbGeo.chain((g) => fc.tuple(fc.constant(g), arbPlan(4), arbPlan(4))), fc.integer(), async ([g, px, pgy], seed) => {
+      fc.asyncProperty(arbGeo.chain((g) => fc.tuple(fc.constant(g), arbPlan(4), arbPlan(4), arbPlan(4))), fc.integer(), async ([g, px, pgy, pw], seed) => {
         const Ho = outSize(g.H, g.kh, g.p.stride[0], g.p.padding[0], g.p.dilation[0]);
         const Wo = outSize(g.W, g.kw, g.p.stride[1], g.p.padding[1], g.p.dilation[1]);
         const x = pairFrom(gpu, planLayout([g.N, g.C, g.H, g.W], px), seed);
-        const w = pairFrom(gpu, contiguousLayout([g.O, g.C / g.p.groups, g.kh, g.kw]), seed + 1);
+        const w = pairFrom(gpu, planLayout([g.O, g.C / g.p.groups, g.kh, g.kw], pw), seed + 1);
         const gy = pairFrom(gpu, planLayout([g.N, g.O, Ho, Wo], pgy), seed + 2);
         await checkAll(gpu, g, x, w, gy, JSON.stringify(g));
         releasePair(gpu, x, w, gy);
       }),
-      { ...FC, numRuns: 30 },
+      { ...FC, numRuns: 15 },
     );
   });
 
