@@ -7,7 +7,7 @@ import type { Backend, Conv2dParams, Pool2dParams, Storage, View } from '../../c
 import { describeGpu, useGpuTeardown } from './setup';
 import { FC, arbPlan, compareStorages, contiguousLayout, cpuBackend, expectClose, makePair, pairFrom, planLayout, readStorage, releasePair } from './helpers';
 import type { Pair } from './helpers';
-import { EXACT, sumTol } from './tolerances';
+import { EXACT, sumTol } from '../tolerances';
 
 useGpuTeardown();
 

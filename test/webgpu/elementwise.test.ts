@@ -9,8 +9,8 @@ import {
   FC, arbPlan, arbShape, compareStorages, contiguousLayout, cpuBackend, expectClose, makePair, pairFrom, planLayout,
   readStorage, releasePair,
 } from './helpers';
-import type { Tol } from './tolerances';
-import { EXACT, GELU, ONE_ROUNDING, POW, TRANSCENDENTAL, TRIG, powScale } from './tolerances';
+import type { Tol } from '../tolerances';
+import { EXACT, GELU, ONE_ROUNDING, POW, TRANSCENDENTAL, TRIG, powScale } from '../tolerances';
 
 useGpuTeardown();
 

@@ -6,7 +6,7 @@ import type { Backend, Storage, View } from '../../core/backend';
 import type { DType, TypedArray } from '../../core/dtype';
 import { cpuBackend } from '../../core/cpu/backend';
 import { contiguousStrides, numel } from '../../core/shape';
-import type { Tol } from './tolerances';
+import type { Tol } from '../tolerances';
 
 export { cpuBackend };
 

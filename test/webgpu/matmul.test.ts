@@ -6,7 +6,7 @@ import { chooseModes } from '../../kernels/matmul';
 import { describeGpu, useGpuTeardown } from './setup';
 import { FC, arbPlan, compareStorages, contiguousLayout, cpuBackend, pairFrom, planLayout, readStorage, releasePair } from './helpers';
 import type { Pair } from './helpers';
-import { sumTol } from './tolerances';
+import { sumTol } from '../tolerances';
 
 useGpuTeardown();
 

@@ -5,7 +5,7 @@ import type { ReduceOp } from '../../core/backend';
 import { numel } from '../../core/shape';
 import { describeGpu, useGpuTeardown } from './setup';
 import { FC, arbPlan, arbShape, compareStorages, contiguousLayout, cpuBackend, makePair, pairFrom, planLayout, readStorage, releasePair } from './helpers';
-import { EXACT, sumTol } from './tolerances';
+import { EXACT, sumTol } from '../tolerances';
 
 useGpuTeardown();
 

@@ -5,7 +5,7 @@ import { setRowReduction } from '../../kernels/rows';
 import { numel } from '../../core/shape';
 import { describeGpu, useGpuTeardown } from './setup';
 import { FC, arbPlan, arbShape, compareStorages, contiguousLayout, cpuBackend, makePair, pairFrom, planLayout, releasePair } from './helpers';
-import { EXACT, ROWWISE } from './tolerances';
+import { EXACT, ROWWISE } from '../tolerances';
 
 useGpuTeardown();
 
