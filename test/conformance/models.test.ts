@@ -67,8 +67,10 @@ describeGpu('models on WebGPU', () => {
   });
 });
 
-describeGpu('CAM fixtures on WebGPU: resnet18_small', () => {
-  for (const c of loadCamCases('resnet18_small')) {
-    test(c.name, () => runCamCase('resnet18_small', c, 'webgpu', TOL.camWebgpu));
-  }
-});
+for (const modelName of ['resnet18_small', 'bottleneck_small']) {
+  describeGpu(`CAM fixtures on WebGPU: ${modelName}`, () => {
+    for (const c of loadCamCases(modelName)) {
+      test(c.name, () => runCamCase(modelName, c, 'webgpu', TOL.camWebgpu));
+    }
+  });
+}

@@ -15,9 +15,10 @@ describe('JET colormap', () => {
     expect(bad).toEqual([]);
   });
 
-  const shared = '/work/shared/data/opencv_jet_rgb_256.json';
-  it.skipIf(!existsSync(shared))('equals the shared OpenCV 4.6 table (shared/data/opencv_jet_rgb_256.json)', () => {
-    const table: number[][] = JSON.parse(readFileSync(shared, 'utf8'));
+  // a copy of shared/data/opencv_jet_rgb_256.json (OpenCV 4.6's table, RGB order)
+  const sharedCopy = new URL('../fixtures/images/opencv_jet_rgb_256.json', import.meta.url);
+  it('equals the shared OpenCV 4.6 table (shared/data/opencv_jet_rgb_256.json)', () => {
+    const table: number[][] = JSON.parse(readFileSync(sharedCopy, 'utf8'));
     expect(Array.from(jetColormap())).toEqual(table.flat());
   });
 
