@@ -43,7 +43,7 @@ export function createGemmKernel(): GemmKernel {
   const MC = 120; // rows of a packed A block (a whole number of tiles): MC·KC·8 B = 240 KiB (L2)
   const NC = 2048; // columns of a packed B block: KC·NC·8 B = 4 MiB
 
-  // Scratch, grown on demand and reused across calls (one set per thread).
+  // Scratch reused across calls (one set per thread); the B block grows to the largest one seen.
   const packedA = new Float64Array(Math.ceil(MC / MR) * MR * KC);
   let packedB = new Float64Array(0);
   const tile = new Float64Array(MR * NR);
