@@ -121,21 +121,36 @@ const median = (xs) => {
   return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 };
 
-/** Median ms of `reps` passes of fn after `warmup` passes, and the median load of other processes. */
+/**
+ * Median ms of `reps` clean passes of fn after `warmup` passes. A pass during which other processes used more
+ * than 0.25 core is retried — for up to 30 s, or 3 × reps passes, whichever allows more (20 × reps at most) —
+ * unless it took over 10 s (then it is kept: retrying costs too much); if no clean pass came, the median of
+ * all passes is reported. noisy: some pass used was disturbed. other: the median load of the passes used.
+ */
 async function timeReps(fn, reps, warmup, quietWait) {
   for (let i = 0; i < warmup; i++) await fn();
-  const times = [];
-  const others = [];
-  for (let i = 0; i < reps; i++) {
+  const all = [];
+  const t0All = performance.now();
+  const more = (tries) => tries < reps * 3 || (tries < reps * 20 && performance.now() - t0All < 30_000);
+  for (let tries = 0; more(tries) && all.filter((p) => p.kept).length < reps; tries++) {
     if (quietWait > 0) await waitQuiet(quietWait);
     const s = otherStart();
     const t0 = performance.now();
     await fn();
-    times.push(performance.now() - t0);
-    const o = otherStop(s);
-    if (o !== null) others.push(o);
+    const ms = performance.now() - t0;
+    const other = otherStop(s);
+    all.push({ ms, other, kept: other === null || other <= 0.25 || ms > 10_000 });
   }
-  return { ms: median(times), times: times.map((t) => +t.toFixed(1)), other: others.length ? +median(others).toFixed(2) : null };
+  const used = all.some((p) => p.kept) ? all.filter((p) => p.kept) : all;
+  const others = used.map((p) => p.other).filter((v) => v !== null);
+  return {
+    ms: median(used.map((p) => p.ms)),
+    times: all.map((p) => +p.ms.toFixed(1)),
+    other: others.length ? +median(others).toFixed(2) : null,
+    noisy: used.some((p) => p.other !== null && p.other > 0.25),
+    reps,
+    warmup,
+  };
 }
 
 // ------------------------------------------------------------------ the library
@@ -234,6 +249,12 @@ async function benchOurs(F, name, backend, o) {
 
 // ------------------------------------------------------------------ main
 const fmt = (v) => (v == null ? '—' : v >= 100 ? v.toFixed(0) : v.toFixed(1));
+/** ms of a timeReps result, with * when a pass used was disturbed by other processes. */
+const cell = (r) => (r == null ? '—' : `${fmt(r.ms)}${r.noisy ? '*' : ''}`);
+const maxOther = (...rs) => {
+  const v = rs.filter((r) => r && r.other != null).map((r) => r.other);
+  return v.length ? Math.max(...v).toFixed(2) : '—';
+};
 const ratio = (a, b) => (a == null || b == null ? '—' : `${(a / b).toFixed(1)}×`);
 
 async function main() {
@@ -304,8 +325,8 @@ async function main() {
       table.push([r.model, r.backend, 'error', r.error.slice(0, 60), fmt(tf), fmt(tb), '—', '—', '—', '—']);
       continue;
     }
-    const oth = `${r.fwdbwd.other ?? '?'}/${t?.fwdbwd?.other ?? '—'}`;
-    table.push([r.model, r.backend, fmt(r.fwd.ms), fmt(r.fwdbwd.ms), torch.available ? fmt(tf) : 'not available', torch.available ? fmt(tb) : 'not available',
+    const oth = `${maxOther(r.fwd, r.fwdbwd)}/${maxOther(t?.fwd, t?.fwdbwd)}`;
+    table.push([r.model, r.backend, cell(r.fwd), cell(r.fwdbwd), torch.available ? cell(t?.fwd) : 'not available', torch.available ? cell(t?.fwdbwd) : 'not available',
       ratio(r.fwd.ms, tf), ratio(r.fwdbwd.ms, tb), `${r.reps}(+${r.warmup})`, oth]);
   }
   const widths = head.map((_, i) => Math.max(...table.map((row) => String(row[i]).length)));
@@ -315,7 +336,10 @@ async function main() {
   for (const row of table.slice(1)) console.log(line(row));
   const th = rows.find((r) => r.cpuThreads)?.cpuThreads;
   if (th) console.log(`our CPU backend used ${th} thread(s) for matrix products.`);
-  console.log('ratio = ours / PyTorch (higher is slower). other = cores used by other processes during the timed passes.');
+  console.log('ratio = ours / PyTorch (higher is slower). other = most cores other processes used during the timed passes (median per');
+  console.log('measurement, the larger of fwd and fwd+bwd); * = a pass in that median ran while others used > 0.25 core.');
+  for (const r of rows.filter((x) => !x.error)) console.log(`  ${r.model} ${r.backend}: fwd ${r.fwd.times.join('/')} ms, fwd+bwd ${r.fwdbwd.times.join('/')} ms`);
+  if (torch.available) for (const [m, t] of Object.entries(torch.results ?? {})) if (t.fwd) console.log(`  ${m} torch: fwd ${t.fwd.times.join('/')} ms, fwd+bwd ${t.fwdbwd.times.join('/')} ms`);
   if (skipped.length) console.log(`skipped: ${skipped.join('; ')}`);
   if (o.json) writeFileSync(o.json, JSON.stringify({ date: new Date().toISOString(), options: o, library: from, rows, torch, skipped }, null, 2));
 }
