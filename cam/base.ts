@@ -16,7 +16,7 @@ import { amax, amin, mean, sum, argmax } from '../core/ops/reduce';
 import { flip, reshape, select, squeeze, unsqueeze } from '../core/ops/views';
 import { stack } from '../core/ops/indexing';
 import { interpolate } from '../core/ops/interpolate';
-import { tidy, keep } from '../core/scope';
+import { tidy, tidyAsync, keep } from '../core/scope';
 import { noGrad } from '../core/grad-mode';
 import { fmtShape } from '../core/shape';
 import { ActivationsAndGradients, type LayerRef } from './capture';
@@ -116,7 +116,14 @@ export abstract class BaseCAM {
    * class). The graph is kept between the backward passes, so several explanations of the same images
    * cost one forward.
    */
-  async computeCams(input: Tensor, targetSetsOrFn: TargetSets, opts: ComputeOptions): Promise<{ cams: Tensor[]; outputs: Tensor; targetsUsed: Target[][] }> {
+  computeCams(input: Tensor, targetSetsOrFn: TargetSets, opts: ComputeOptions): Promise<{ cams: Tensor[]; outputs: Tensor; targetsUsed: Target[][] }> {
+    // The forward graph, activations and gradients are freed when the call ends; only the maps and the
+    // outputs survive (on WebGPU nothing else would free them).
+    return tidyAsync(() => this.computeCamsImpl(input, targetSetsOrFn, opts));
+  }
+
+  /** The pipeline behind computeCams; methods with their own capture (FullGrad) override this. */
+  protected async computeCamsImpl(input: Tensor, targetSetsOrFn: TargetSets, opts: ComputeOptions): Promise<{ cams: Tensor[]; outputs: Tensor; targetsUsed: Target[][] }> {
     const who = this.constructor.name;
     const N = input.shape[0];
     const out = this.capture.call(input, { H: opts.H, W: opts.W });
@@ -166,20 +173,25 @@ export abstract class BaseCAM {
   private async forwardAugSmooth(opts: CamForwardOptions): Promise<CamResult> {
     // ttach order: horizontal flip in {no, yes} × multiply in {0.9, 1, 1.1}; each pass is a full forward
     // (normalised to [0, 1]), undone (flip back), then averaged — without renormalising the mean.
+    const passes: CamResult[] = [];
     const maps: Tensor[] = [];
     let outputs: Tensor | null = null;
     for (const doFlip of [false, true]) {
       for (const factor of [0.9, 1, 1.1]) {
-        const x = noGrad(() => {
-          const f = doFlip ? flip(opts.inputTensor, 3) : opts.inputTensor;
-          return mul(f, factor);
-        });
+        const x = noGrad(() => tidy(() => mul(doFlip ? flip(opts.inputTensor, 3) : opts.inputTensor, factor)));
         const r = await this.forward({ ...opts, inputTensor: x, augSmooth: false });
+        x.dispose();
+        passes.push(r);
         if (!outputs && !doFlip && factor === 1) outputs = r.outputs;
         maps.push(doFlip ? flip(r.cam, 2) : r.cam);
       }
     }
-    const cam = mean(stack(maps, 0), 0);
+    const cam = keep(tidy(() => mean(stack(maps, 0), 0)));
+    for (const m of maps) m.dispose();
+    for (const r of passes) {
+      r.cam.dispose();
+      if (r.outputs !== outputs) r.outputs.dispose();
+    }
     return { cam, outputs: outputs! };
   }
 

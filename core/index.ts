@@ -5,7 +5,7 @@ export { Tensor, isTensor } from './tensor';
 export type { GradHook, HookHandle } from './tensor';
 export type { DType, TypedArray } from './dtype';
 export type { Backend, Storage, View } from './backend';
-export { tidy, keep } from './scope';
+export { tidy, tidyAsync, keep } from './scope';
 export { noGrad, enableGrad, isGradEnabled } from './grad-mode';
 export { grad, backward, autogradStats, resetAutogradStats } from './autograd';
 export type { GradOptions } from './autograd';

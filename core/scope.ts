@@ -64,3 +64,34 @@ export function tidy<T>(fn: () => T): T {
   }
   return result;
 }
+
+/**
+ * tidy for asynchronous work (a CAM pass awaits reads between its kernels): disposes every tensor created
+ * while fn runs, except those in its result. Scopes are a stack shared by all code, so do not run two
+ * tidyAsync calls concurrently — tensors made by one would be attributed to the other.
+ */
+export async function tidyAsync<T>(fn: () => Promise<T>): Promise<T> {
+  if (typeof fn !== 'function') throw new TypeError('tidyAsync: expected an async function');
+  const scope = new Set<Tensor>();
+  scopes.push(scope);
+  const close = (): void => {
+    const i = scopes.lastIndexOf(scope);
+    if (i >= 0) scopes.splice(i, 1);
+  };
+  let result: T;
+  try {
+    result = await fn();
+  } catch (e) {
+    close();
+    for (const t of scope) t.dispose();
+    throw e;
+  }
+  close();
+  const kept = new Set<Tensor>();
+  collect(result, kept, new Set());
+  for (const t of scope) {
+    if (kept.has(t)) trackTensor(t);
+    else t.dispose();
+  }
+  return result;
+}

@@ -75,7 +75,7 @@ export class FullGrad extends BaseCAM {
     throw new Error('FullGrad: the map is built in computeCams, not per target layer');
   }
 
-  override async computeCams(input: Tensor, targetSetsOrFn: TargetSets, opts: ComputeOptions): Promise<{ cams: Tensor[]; outputs: Tensor; targetsUsed: Target[][] }> {
+  protected override async computeCamsImpl(input: Tensor, targetSetsOrFn: TargetSets, opts: ComputeOptions): Promise<{ cams: Tensor[]; outputs: Tensor; targetsUsed: Target[][] }> {
     const who = 'FullGrad';
     if (opts.eigenSmooth) throw new Error(`${who}: eigenSmooth is not supported`);
     if (opts.targetSize != null) checkTargetSize(opts.targetSize, who);

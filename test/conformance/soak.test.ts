@@ -32,3 +32,28 @@ describeGpu('WebGPU soak', (backend) => {
     expect(backend.stats().bytesInUse).toBe(before);
   }, 600_000);
 });
+
+describeGpu('WebGPU CAM soak', (backend) => {
+  test('repeated FinerCAM and augSmooth GradCAM passes free everything but their results', async () => {
+    F.manualSeed(8);
+    const model = F.resnet({ block: 'basic', layers: [1, 1, 1, 1], widths: [4, 4, 8, 8], numClasses: 5 });
+    await model.to('webgpu');
+    const x = F.keep(await F.randn([2, 3, 32, 32]).toDevice('webgpu'));
+    const finer = new F.FinerCAM({ model, targetLayers: ['layer3'] });
+    const grad = new F.GradCAM({ model, targetLayers: ['layer4'] });
+    const pass = async () => {
+      const r = await finer.forwardModes({ inputTensor: x, modes: [{ alpha: 0 }, { alpha: 1 }, { alpha: 1, referenceCategoryRanks: [1] }] });
+      for (const c of r.cams) c.dispose();
+      r.outputs.dispose();
+      const g = await grad.forward({ inputTensor: x, augSmooth: true });
+      g.cam.dispose();
+      g.outputs.dispose();
+    };
+    await pass(); // warm-up
+    await backend.sync();
+    const before = backend.stats().bytesInUse;
+    for (let i = 0; i < 5; i++) await pass();
+    await backend.sync();
+    expect(backend.stats().bytesInUse).toBe(before);
+  }, 300_000);
+});
