@@ -34,13 +34,11 @@
 //          threaded wasm in Node; tfjs-webgpu: the same SwiftShader adapter as ours).
 //   torch  bench/torch_models.py --mode cam: Grad-CAM "variant C" (frozen parameters, the hook returns
 //          out.detach().requires_grad_(), so backward only touches the head), the same target and map.
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ROOT, fmt, openLibrary, passes, placeModel, printTable, readOptions, runChild, runMain, runTorch, timeReps } from './common.mjs';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-const ROOT = join(HERE, '..');
 const SELF = fileURLToPath(import.meta.url);
 const ALL_MODELS = ['resnet50', 'vits14'];
 const ALL_PEERS = ['tfjs-cpu', 'tfjs-wasm', 'tfjs-webgpu', 'torch'];
@@ -54,17 +52,7 @@ function parseArgs(argv) {
     quietWait: 3, json: null, threads: null, child: null,
   };
   const list = (v, all) => (v === 'all' ? all : v === 'none' ? [] : v.split(',').filter(Boolean));
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const next = () => {
-      if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
-      return argv[++i];
-    };
-    const int = () => {
-      const n = Number(next());
-      if (!Number.isInteger(n) || n < 0) throw new Error(`${a} needs a non-negative integer`);
-      return n;
-    };
+  readOptions(argv, SELF, (a, next, int) => {
     const peerRep = /^--(tfjs-cpu|tfjs-wasm|tfjs-webgpu|torch)-reps$/.exec(a);
     if (a === '--models') o.models = list(next(), ALL_MODELS);
     else if (a === '--backends') o.backends = next().split(',').filter(Boolean);
@@ -82,83 +70,14 @@ function parseArgs(argv) {
     else if (a === '--json') o.json = next();
     else if (a === '--threads') o.threads = int();
     else if (a === '--child') o.child = next(); // internal: run one tfjs peer and print JSON
-    else if (a === '--help' || a === '-h') {
-      console.log(readFileSync(SELF, 'utf8').split('\nimport ')[0]);
-      process.exit(0);
-    } else throw new Error(`unknown option ${a} (see --help)`);
-  }
+    else return false;
+    return true;
+  });
   for (const m of [...o.models, ...o.webgpuModels]) if (!ALL_MODELS.includes(m)) throw new Error(`unknown model ${m}; expected ${ALL_MODELS.join(', ')}`);
   for (const p of o.peers) if (!ALL_PEERS.includes(p)) throw new Error(`unknown peer ${p}; expected ${ALL_PEERS.join(', ')}`);
   for (const b of o.backends) if (b !== 'cpu' && b !== 'webgpu') throw new Error(`unknown backend ${b}; expected cpu or webgpu`);
   if (o.reps < 1 || o.webgpuReps < 1 || Object.values(o.peerReps).some((r) => r < 1)) throw new Error('reps must be at least 1');
   return o;
-}
-
-// ------------------------------------------------------------------ shared machine (as bench/models.mjs)
-function machineBusy() {
-  try {
-    const v = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1, 9).map(Number);
-    return v.reduce((s, x) => s + x, 0) - v[3] - v[4];
-  } catch {
-    return null;
-  }
-}
-const HZ = 100; // USER_HZ on Linux
-function otherStart() {
-  return { busy: machineBusy(), own: process.cpuUsage(), t: performance.now() };
-}
-function otherStop(s) {
-  const busy = machineBusy();
-  if (busy === null || s.busy === null) return null;
-  const own = process.cpuUsage(s.own);
-  const dt = (performance.now() - s.t) / 1e3;
-  if (dt <= 0) return null;
-  return Math.max(0, ((busy - s.busy) / HZ - (own.user + own.system) / 1e6) / dt);
-}
-async function waitQuiet(maxS) {
-  const end = performance.now() + maxS * 1e3;
-  while (performance.now() < end) {
-    const s = otherStart();
-    await new Promise((r) => setTimeout(r, 250));
-    const v = otherStop(s);
-    if (v === null || v < 0.3) return;
-  }
-}
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const n = s.length;
-  return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-};
-/**
- * Median ms of `reps` clean passes of fn after `warmup` passes. A pass during which other processes used more
- * than 0.25 core is retried — for up to 30 s, or 3 × reps passes, whichever allows more (20 × reps at most) —
- * unless it took over 10 s (then it is kept: retrying costs too much); if no clean pass came, the median of
- * all passes is reported. noisy: some pass used was disturbed. other: the median load of the passes used.
- */
-async function timeReps(fn, reps, warmup, quietWait) {
-  for (let i = 0; i < warmup; i++) await fn();
-  const all = [];
-  const t0All = performance.now();
-  const more = (tries) => tries < reps * 3 || (tries < reps * 20 && performance.now() - t0All < 30_000);
-  for (let tries = 0; more(tries) && all.filter((p) => p.kept).length < reps; tries++) {
-    if (quietWait > 0) await waitQuiet(quietWait);
-    const s = otherStart();
-    const t0 = performance.now();
-    await fn();
-    const ms = performance.now() - t0;
-    const other = otherStop(s);
-    all.push({ ms, other, kept: other === null || other <= 0.25 || ms > 10_000 });
-  }
-  const used = all.some((p) => p.kept) ? all.filter((p) => p.kept) : all;
-  const others = used.map((p) => p.other).filter((v) => v !== null);
-  return {
-    ms: median(used.map((p) => p.ms)),
-    times: all.map((p) => +p.ms.toFixed(1)),
-    other: others.length ? +median(others).toFixed(2) : null,
-    noisy: used.some((p) => p.other !== null && p.other > 0.25),
-    reps,
-    warmup,
-  };
 }
 
 /** Classes ordered by |z_c − z_top| ascending, ties by index (as F.rankBySimilarity). */
@@ -281,42 +200,6 @@ async function tfjsPeer(which, reps, warmup, quietWait) {
   return { available: true, info: { ...info, check }, results: { resnet50: r } };
 }
 
-function runChild(cmd, args) {
-  return new Promise((resolve) => {
-    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (err += d));
-    p.on('error', (e) => resolve({ available: false, reason: e.message }));
-    p.on('close', (code) => {
-      const line = out.trim().split('\n').pop();
-      try {
-        resolve(JSON.parse(line));
-      } catch {
-        resolve({ available: false, reason: `exit ${code}: ${(err || out).trim().split('\n').slice(-3).join(' | ').slice(0, 300)}` });
-      }
-    });
-  });
-}
-
-// ------------------------------------------------------------------ the library (as bench/models.mjs)
-async function loadLibrary(wantWebgpu) {
-  const distPath = join(ROOT, 'dist', 'index.js');
-  if (!existsSync(distPath)) throw new Error('dist/index.js is missing: run `node build.mjs` first');
-  const F = await import(distPath);
-  if (!wantWebgpu || typeof F.getWebGPUInfo === 'function') return { F, from: 'dist/index.js' };
-  const { build } = await import('esbuild');
-  const dir = join(ROOT, 'node_modules', '.cache', 'finercam-bench');
-  mkdirSync(dir, { recursive: true });
-  const outfile = join(dir, 'index-with-webgpu.js');
-  await build({
-    stdin: { contents: "export * from './index.ts';\nexport * from './kernels/index.ts';\n", resolveDir: ROOT, loader: 'ts', sourcefile: 'bench-entry.ts' },
-    outfile, bundle: true, format: 'esm', platform: 'neutral', target: 'es2022', external: ['node:*', 'webgpu'], logLevel: 'warning',
-  });
-  return { F: await import(outfile), from: 'index.ts + kernels/index.ts (bundled by the bench: dist/index.js has no WebGPU backend)' };
-}
-
 // ------------------------------------------------------------------ ours
 function buildCam(F, name) {
   F.manualSeed(0);
@@ -332,14 +215,9 @@ function buildCam(F, name) {
 }
 
 async function benchOurs(F, name, backend, o) {
-  const reps = backend === 'cpu' ? o.reps : o.webgpuReps;
-  const warmup = backend === 'cpu' ? o.warmup : o.webgpuWarmup;
+  const { reps, warmup } = passes(o, backend);
   const { model, cam: makeCam } = buildCam(F, name);
-  model.eval();
-  if (backend !== 'cpu') await model.to(backend);
-  F.manualSeed(1);
-  const xCpu = F.randn([1, 3, 224, 224]);
-  const x = backend === 'cpu' ? xCpu : F.tensor(await xCpu.data(), [1, 3, 224, 224], { device: backend });
+  const x = await placeModel(F, model, backend);
   const cam = makeCam();
   let grid = null;
   try {
@@ -357,7 +235,6 @@ async function benchOurs(F, name, backend, o) {
 }
 
 // ------------------------------------------------------------------ main
-const fmt = (v) => (v == null ? '—' : v >= 100 ? v.toFixed(0) : v.toFixed(1));
 const star = (r) => (r && r.noisy ? '*' : '');
 
 async function main() {
@@ -372,44 +249,19 @@ async function main() {
     process.stdout.write(JSON.stringify(res) + '\n');
     return;
   }
-  process.env.VK_ICD_FILENAMES ??= '/usr/lib/chromium/vk_swiftshader_icd.json';
-  process.env.XDG_RUNTIME_DIR ??= '/tmp';
-  const wantWebgpu = o.backends.includes('webgpu') && o.models.some((m) => o.webgpuModels.includes(m));
-  const { F, from } = await loadLibrary(wantWebgpu);
-  if (o.threads) F.setCpuThreads(o.threads);
-  if (typeof F.startCpuWorkers === 'function') F.startCpuWorkers();
-  console.log(`finercam from ${from}; node ${process.version}`);
-  const skipped = [];
-  const backends = o.backends.includes('cpu') ? ['cpu'] : [];
-  if (wantWebgpu) {
-    let got = null;
-    try {
-      got = await F.setDefaultDevice('webgpu');
-    } catch (e) {
-      skipped.push(`our webgpu: ${e.message}`);
-    }
-    if (got === 'webgpu') {
-      const info = typeof F.getWebGPUInfo === 'function' ? await F.getWebGPUInfo() : null;
-      console.log(`WebGPU adapter: ${info ? `${info.description} (${info.architecture}${info.isFallbackAdapter ? ', fallback adapter' : ''})` : 'yes'}`);
-      backends.push('webgpu');
-    } else if (got) skipped.push('our webgpu: no adapter here');
-    await F.setDefaultDevice('cpu');
-  }
+  const { F, from, backends, skipped } = await openLibrary(o, 'our webgpu');
 
   // Peers first, each alone in its own process, then ours.
   const peers = {};
+  const childOptions = { cwd: ROOT, reasonChars: 300 };
   for (const p of o.peers) {
     if (p === 'torch') {
-      const py = '/usr/bin/python3';
-      const models = o.models.join(',');
-      console.log(`PyTorch: ${models} (2 warm-up + ${o.peerReps.torch} timed passes each)…`);
-      peers.torch = existsSync(py)
-        ? await runChild(py, [join(HERE, 'torch_models.py'), '--mode', 'cam', '--models', models, '--reps', String(o.peerReps.torch), '--warmup', '2', '--quiet-wait', String(o.quietWait), ...(o.threads ? ['--threads', String(o.threads)] : [])])
-        : { available: false, reason: `${py} not found` };
+      console.log(`PyTorch: ${o.models.join(',')} (2 warm-up + ${o.peerReps.torch} timed passes each)…`);
+      peers.torch = await runTorch('cam', o.models, { reps: o.peerReps.torch, warmup: 2, quietWait: o.quietWait, threads: o.threads }, childOptions);
     } else {
       if (!o.models.includes('resnet50')) continue;
       console.log(`${p}: resnet50 (1 warm-up + ${o.peerReps[p]} timed passes)…`);
-      peers[p] = await runChild(process.execPath, [SELF, '--child', p, `--${p}-reps`, String(o.peerReps[p]), '--quiet-wait', String(o.quietWait)]);
+      peers[p] = await runChild(process.execPath, [SELF, '--child', p, `--${p}-reps`, String(o.peerReps[p]), '--quiet-wait', String(o.quietWait)], childOptions);
     }
     const r = peers[p];
     if (!r.available) console.log(`  ${p} not available: ${r.reason}`);
@@ -465,11 +317,7 @@ async function main() {
       }), `${r.reps}(+${r.warmup})`, r.other ?? '?']);
   }
   console.log('');
-  const widths = head.map((_, i) => Math.max(...table.map((row) => String(row[i]).length)));
-  const line = (row) => `| ${row.map((c, i) => String(c).padEnd(widths[i])).join(' | ')} |`;
-  console.log(line(table[0]));
-  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
-  for (const row of table.slice(1)) console.log(line(row));
+  printTable(table);
   console.log('ours/peer > 1: we are slower. tfjs peers: ResNet-50 only. other = cores used by other processes during our timed passes');
   console.log('(median); * = a pass in that median ran while others used > 0.25 core.');
   for (const r of ours.filter((x) => !x.error)) console.log(`ours ${r.model} ${r.backend}: ${r.times.join('/')} ms`);
@@ -489,10 +337,4 @@ async function main() {
   if (o.json) writeFileSync(o.json, JSON.stringify({ date: new Date().toISOString(), options: o, library: from, ours, peers, skipped }, null, 2));
 }
 
-try {
-  await main();
-} catch (e) {
-  console.error(e);
-  process.exitCode = 1;
-}
-process.exit(); // dawn.node keeps the process alive otherwise
+await runMain(main);

@@ -4,7 +4,8 @@
 // retried, so a neighbour's burst does not end up in the median. Elsewhere every rep counts.
 import { readFileSync } from 'node:fs';
 
-function machineBusyMs() {
+/** Busy CPU time of the whole machine in ms (all processes), or null off Linux. */
+export function machineBusyMs() {
   try {
     const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
     // user nice system idle iowait irq softirq steal — in USER_HZ (100 per second on Linux)
