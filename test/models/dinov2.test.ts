@@ -11,7 +11,8 @@ import { expectClose } from '../helpers/compare';
 const DIR = join(__dirname, '..', 'fixtures', 'official-dinov2');
 
 async function load(file: string) {
-  return F.loadSafetensors(new Uint8Array(readFileSync(file)));
+  const bytes = new Uint8Array(readFileSync(file));
+  return file.endsWith('.pth') ? F.loadTorchCheckpoint(bytes) : F.loadSafetensors(bytes);
 }
 
 function build(cfg: Record<string, unknown>): F.VisionTransformer {
@@ -59,6 +60,8 @@ async function forwardCase(name: string, weightsFile?: string) {
 describe('DINOv2 against the official code', () => {
   test('forward case: antialiased pos-embed resize, non-square input, gradients', () => forwardCase('dinov2_tiny_forward'));
   test('registers case: two register tokens, plain bicubic resize', () => forwardCase('dinov2_tiny_registers'));
+  test('forward case with the weights read from a PyTorch .pth checkpoint', () =>
+    forwardCase('dinov2_tiny_forward', join(__dirname, '..', 'fixtures', 'models', 'dinov2_tiny_forward.pth')));
   test('Hugging Face Dinov2 names load through the mapping', () =>
     forwardCase('dinov2_tiny_registers', join(__dirname, '..', 'fixtures', 'models', 'hf_dinov2_registers.safetensors')));
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes test/fixtures/models/hf_dinov2_registers.safetensors: the official tiny DINOv2 (registers case)
+"""Writes test/fixtures/models/hf_dinov2_registers.safetensors (and dinov2_tiny_forward.pth, below): the official tiny DINOv2 (registers case)
 weights renamed to Hugging Face transformers' Dinov2 names (query/key/value split from qkv, layer_scale
 lambda1, layernorm, ...), the way transformers' convert_dinov2_to_hf.py lays them out.
 
@@ -74,6 +74,19 @@ def rename(sd):
     return out
 
 
+
+
+def write_pth(src_dir, dst):
+    """The same official weights as a PyTorch checkpoint (torch.save of the state dict), so the ViT is also
+    loaded through the .pth reader."""
+    import torch
+    sd = {k: torch.from_numpy(v.copy()) for k, v in read(os.path.join(src_dir, 'weights.safetensors')).items()}
+    torch.save(sd, dst)
+
+
 if __name__ == '__main__':
     write(DST, rename(read(SRC)))
     print('wrote', DST)
+    write_pth(os.path.join(HERE, '..', 'fixtures', 'official-dinov2', 'dinov2_tiny_forward'),
+              os.path.join(HERE, '..', 'fixtures', 'models', 'dinov2_tiny_forward.pth'))
+    print('wrote dinov2_tiny_forward.pth')
