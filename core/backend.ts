@@ -44,6 +44,22 @@ export interface Conv2dParams {
   groups: number;
 }
 
+/** Activation an epilogue may apply; 'gelu' is the exact erf form, the same formula as unary 'gelu'. */
+export type EpilogueActivation = 'none' | 'relu' | 'gelu';
+
+/**
+ * Optional work fused into the write-out of matmul / conv2d: out = act(product + bias). Fusing saves a full
+ * read + write pass over the output (a separate broadcast add, then a separate activation) — for the heavy
+ * kernels the output is often as large as their inputs. The result equals the unfused composition
+ * (binary 'add' with the broadcast bias, then unary activation) up to each backend's own rounding.
+ */
+export interface Epilogue {
+  /** 1-D, same dtype as the output: indexed by output channel (conv2d: dim 1) or by the last dim (matmul). */
+  bias?: View | null;
+  /** Applied after the bias. Default 'none'. */
+  activation?: EpilogueActivation;
+}
+
 export interface Pool2dParams {
   kernelSize: [number, number];
   stride: [number, number];
@@ -92,12 +108,12 @@ export interface Backend {
   argReduce(op: 'argmax' | 'argmin', x: View, axis: number): Storage;
 
   // ---- linear algebra ----
-  /** a: [B, M, K], b: [B, K, N] (any strides) → [B, M, N]. */
-  matmul(a: View, b: View): Storage;
+  /** a: [B, M, K], b: [B, K, N] (any strides) → [B, M, N]; epilogue bias [N] (indexed by the last dim). */
+  matmul(a: View, b: View, epilogue?: Epilogue): Storage;
 
   // ---- convolution and pooling (NCHW) ----
-  /** x: [N, C, H, W], w: [O, C/groups, kh, kw] → [N, O, Ho, Wo]. Bias is added by the caller. */
-  conv2d(x: View, w: View, p: Conv2dParams): Storage;
+  /** x: [N, C, H, W], w: [O, C/groups, kh, kw] → [N, O, Ho, Wo]; epilogue bias [O] (indexed by dim 1). */
+  conv2d(x: View, w: View, p: Conv2dParams, epilogue?: Epilogue): Storage;
   /** Gradient w.r.t. the input: gy [N, O, Ho, Wo], w → [N, C, H, W] with inputShape = [N, C, H, W]. */
   conv2dBackwardInput(gy: View, w: View, p: Conv2dParams, inputShape: readonly number[]): Storage;
   /** Gradient w.r.t. the weight: x, gy → weightShape [O, C/groups, kh, kw]. */

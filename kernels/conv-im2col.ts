@@ -12,6 +12,7 @@
 import type { Conv2dParams, View } from '../core/backend';
 import { mapKernel, unaryOp } from './elementwise';
 import { matmulInto } from './matmul';
+import type { GpuEpilogue } from './epilogue';
 import type { Host } from './runtime/host';
 import { bufferOf } from './runtime/host';
 import type { Kernel } from './runtime/runtime';
@@ -162,7 +163,8 @@ function pixelMatrix(host: Host, t: View, op: string): { view: View; temp: GpuSt
   return { view: { storage: temp, shape: [N, C, H * W], strides: [C * H * W, H * W, 1], offset: 0, dtype: 'float32' }, temp };
 }
 
-export function conv2dIm2col(host: Host, x: View, w: View, g: ConvGeometry, out: GpuStorage): void {
+/** Forward; the optional epilogue (bias [O] by output channel, activation) is fused into the matmul write-out. */
+export function conv2dIm2col(host: Host, x: View, w: View, g: ConvGeometry, out: GpuStorage, epilogue: GpuEpilogue | null = null): void {
   const op = 'conv2d';
   const P = g.Ho * g.Wo;
   const Kg = g.Cg * g.kh * g.kw;
@@ -173,12 +175,17 @@ export function conv2dIm2col(host: Host, x: View, w: View, g: ConvGeometry, out:
     const count = Math.min(chunk, g.N - n0);
     const { cols, P4 } = im2col(host, x, g, n0, count, op);
     const colsView = (offset: number, batch: number): View => ({ storage: cols, shape: [batch, Kg, P], strides: [Kg * P4, P4, 1], offset, dtype: 'float32' });
+    // bias as a view over each product's [batch, rows, P] output: rows are output channels (batch = group)
+    const biasView = (batch: number, rows: number, sb: number): GpuEpilogue | null => epilogue && {
+      kind: epilogue.kind,
+      bias: epilogue.bias && { ...epilogue.bias, shape: [batch, rows, P], strides: [sb * epilogue.bias.strides[0], epilogue.bias.strides[0], 0] },
+    };
     if (g.G === 1) {
-      matmulInto(host, { ...wm.view, shape: [count, g.O, Kg], strides: [0, sO, sK] }, colsView(0, count), out, {}, n0 * g.O * P);
+      matmulInto(host, { ...wm.view, shape: [count, g.O, Kg], strides: [0, sO, sK] }, colsView(0, count), out, {}, n0 * g.O * P, biasView(count, g.O, 0));
     } else {
       for (let nl = 0; nl < count; nl++) {
         const a: View = { ...wm.view, shape: [g.G, g.Og, Kg], strides: [g.Og * sO, sO, sK] };
-        matmulInto(host, a, colsView(nl * g.G * Kg * P4, g.G), out, {}, (n0 + nl) * g.O * P);
+        matmulInto(host, a, colsView(nl * g.G * Kg * P4, g.G), out, {}, (n0 + nl) * g.O * P, biasView(g.G, g.Og, g.Og));
       }
     }
     host.release(cols);

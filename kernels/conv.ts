@@ -23,9 +23,14 @@
 //     memory. Validity tests combine bools with `&`, not `&&`: SwiftShader's JIT took 6 s (and, with 8 pixels,
 //     > 15 GB of memory) to compile the short-circuit control flow.
 // Wt is a copy of the weight made per call (a strided copy kernel, ≈ 1 % of the convolution's work for 3×3).
+// The forward write-out may apply a fused epilogue (epilogue.ts): out = act(acc + bias[channel]), which saves
+// a full read + write pass over the output (the front end's separate bias add); the 1×1 and im2col paths pass
+// the same epilogue to the matmul kernel, with the bias indexed by output row.
 // The weight gradient (`weightGradKernel`) reduces over (n, y, x) with 8 output channels × 4 (c, i, j)
 // columns per invocation.
-import type { Conv2dParams, View } from '../core/backend';
+import type { Conv2dParams, Epilogue, View } from '../core/backend';
+import type { EpilogueKind, GpuEpilogue } from './epilogue';
+import { NO_EPILOGUE, epilogueKey, epilogueWgsl, hasEpilogue, prepareEpilogue } from './epilogue';
 import { mapKernel, unaryOp } from './elementwise';
 import { matmulInto } from './matmul';
 import { conv2dBackwardInputIm2col, conv2dBackwardWeightIm2col, conv2dIm2col } from './conv-im2col';
@@ -91,6 +96,7 @@ const TAPS_PARAMS = new UniformLayout([
   ['kh', 'u32'], ['kw', 'u32'], ['sh', 'i32'], ['sw', 'i32'], ['ph', 'i32'], ['pw', 'i32'], ['dh', 'i32'], ['dw', 'i32'],
   ['tilesR', 'u32'], ['tilesP', 'u32'],
   ['offS', 'i32'], ['sN', 'i32'], ['sC', 'i32'], ['sH', 'i32'], ['sW', 'i32'], ['inv_sh', 'f32'], ['inv_sw', 'f32'],
+  ['offBias', 'i32'], ['sBias', 'i32'],
 ]);
 
 const cache = new Map<string, Kernel>();
@@ -99,9 +105,10 @@ const cache = new Map<string, Kernel>();
  * out[n, g·rows + r, p] = Σ_{i,j} Σ_{c < inner} Wt[i, j, c, g·rows + r] · S[n, g·inner + c, src(p, i, j)].
  * `transposed` selects the source position: forward y·s − pad + i·d, or backward (y + pad − i·d)/s if exact.
  */
-function tapsKernel(transposed: boolean, vecRows: boolean, chLast: boolean, tile: ConvTile): Kernel {
+function tapsKernel(transposed: boolean, vecRows: boolean, chLast: boolean, tile: ConvTile, epi: EpilogueKind = NO_EPILOGUE): Kernel {
   const { tm, tn, wgX, wgY } = tile;
-  const key = `conv_taps|${transposed ? 'bwd' : 'fwd'}|${vecRows ? 'v' : 's'}|${chLast ? 'nhwc' : 'nchw'}|${tm}x${tn}|${wgX}x${wgY}`;
+  const key = `conv_taps|${transposed ? 'bwd' : 'fwd'}|${vecRows ? 'v' : 's'}|${chLast ? 'nhwc' : 'nchw'}|${tm}x${tn}|${wgX}x${wgY}${epilogueKey(epi)}`;
+  const fused = hasEpilogue(epi);
   let k = cache.get(key);
   if (k) return k;
   const P = [...Array(tn).keys()]; // pixels of an invocation
@@ -125,7 +132,8 @@ ${TAPS_PARAMS.wgsl()}
 @group(0) @binding(0) var<uniform> u: Params;
 @group(0) @binding(1) var<storage, read> S: array<${chLast ? 'vec4<f32>' : 'f32'}>;
 @group(0) @binding(2) var<storage, read> Wt: array<${vecRows ? 'vec4<f32>' : 'f32'}>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+${epi.bias ? '@group(0) @binding(3) var<storage, read> Bias: array<f32>;\n' : ''}@group(0) @binding(${epi.bias ? 4 : 3}) var<storage, read_write> out: array<f32>;
+${epilogueWgsl(epi)}
 const WG_X = ${wgX}u; // invocations along output pixels
 const WG_Y = ${wgY}u; // invocations along output rows
 const TN = ${tn}u; // output pixels per invocation
@@ -194,10 +202,12 @@ ${P.map((q) => G4.map((h) => `        acc${q}_${h} = fma(w${h}, x${q}, acc${q}_$
   }
   let outBase = (n * u.rowsTotal + g * u.rows) * u.P;
 ${P.map((q) => `  if (in${q}) {
-${G4.map((h) => `    for (var r = 0u; r < 4u; r++) { if (r0 + ${4 * h}u + r < u.rows) { out[outBase + (r0 + ${4 * h}u + r) * u.P + p0 + ${q}u] = acc${q}_${h}[r]; } }`).join('\n')}
+${G4.map((h) => `    for (var r = 0u; r < 4u; r++) { if (r0 + ${4 * h}u + r < u.rows) { out[outBase + (r0 + ${4 * h}u + r) * u.P + p0 + ${q}u] = ${fused
+    ? `epi_(acc${q}_${h}[r], u.offBias + i32(g * u.rows + r0 + ${4 * h}u + r) * u.sBias)` // fused bias (by channel) + activation
+    : `acc${q}_${h}[r]`}; } }`).join('\n')}
   }`).join('\n')}
 }`;
-  k = { key, params: TAPS_PARAMS, inputs: 2, outputs: 1, source };
+  k = { key, params: TAPS_PARAMS, inputs: epi.bias ? 3 : 2, outputs: 1, source };
   cache.set(key, k);
   return k;
 }
@@ -227,7 +237,7 @@ function pixelsView(x: View): View | null {
 function runTaps(host: Host, transposed: boolean, src: View, wt: GpuStorage, out: GpuStorage, g: {
   images: number; groups: number; rows: number; inner: number; Ho: number; Wo: number; Hs: number; Ws: number;
   kh: number; kw: number; p: Conv2dParams;
-}, op: string): void {
+}, op: string, epilogue: GpuEpilogue | null = null): void {
   const P = g.Ho * g.Wo;
   const rowsTotal = g.rows * g.groups;
   if (g.images * rowsTotal * P === 0) return;
@@ -248,38 +258,43 @@ function runTaps(host: Host, transposed: boolean, src: View, wt: GpuStorage, out
       s = { storage: temp, shape: src.shape, strides: [H * W * C, 1, W * C, C], offset: 0, dtype: 'float32' };
     }
   }
-  host.rt.run(tapsKernel(transposed, vecRows, chLast, tile), [bufferOf(s, op), wt.buffer], [out.buffer], {
+  const bias = epilogue?.bias ?? null;
+  const inputs = [bufferOf(s, op), wt.buffer];
+  if (bias) inputs.push(bufferOf(bias, op));
+  host.rt.run(tapsKernel(transposed, vecRows, chLast, tile, epilogue?.kind), inputs, [out.buffer], {
     images: g.images, groups: g.groups, rows: g.rows, rowsTotal, inner: g.inner, P, Wout: g.Wo, Hs: g.Hs, Ws: g.Ws,
     kh: g.kh, kw: g.kw, sh: g.p.stride[0], sw: g.p.stride[1], ph: g.p.padding[0], pw: g.p.padding[1],
     dh: g.p.dilation[0], dw: g.p.dilation[1], tilesR, tilesP,
     offS: s.offset, sN: s.strides[0], sC: s.strides[1], sH: s.strides[2], sW: s.strides[3],
-    inv_sh: 1 / g.p.stride[0], inv_sw: 1 / g.p.stride[1],
+    inv_sh: 1 / g.p.stride[0], inv_sw: 1 / g.p.stride[1], offBias: bias?.offset ?? 0, sBias: bias?.strides[0] ?? 0,
   }, g.images * g.groups * tilesR * tilesP);
   if (temp) host.release(temp);
 }
 
-export function conv2d(host: Host, x: View, w: View, p: Conv2dParams): GpuStorage {
+export function conv2d(host: Host, x: View, w: View, p: Conv2dParams, epilogue?: Epilogue): GpuStorage {
   checkF32('conv2d', x, w);
   const [N, , H, W] = x.shape;
   const [O, Cg, kh, kw] = w.shape;
   const G = p.groups;
   const Ho = convOutputSize(H, kh, p.stride[0], p.padding[0], p.dilation[0]);
   const Wo = convOutputSize(W, kw, p.stride[1], p.padding[1], p.dilation[1]);
+  const epi = prepareEpilogue('conv2d', epilogue, O);
   const out = host.alloc('float32', N * O * Ho * Wo, 'conv2d');
   if (N * O * Ho * Wo === 0) return out;
   const xp = isPointwise(kh, kw, p) ? pixelsView(x) : null;
   if (xp) {
-    // out[n] = W[O, C] · x[n][C, H·W]
-    matmulInto(host, { ...w, shape: [N, O, Cg], strides: [0, w.strides[0], w.strides[1]] }, xp, out);
+    // out[n] = W[O, C] · x[n][C, H·W], bias by output row
+    const bias: View | null = epi.bias ? { ...epi.bias, shape: [N, O, Ho * Wo], strides: [0, epi.bias.strides[0], 0] } : null;
+    matmulInto(host, { ...w, shape: [N, O, Cg], strides: [0, w.strides[0], w.strides[1]] }, xp, out, {}, 0, { kind: epi.kind, bias });
     return out;
   }
   if (strategyFor(host, Cg, Ho * Wo) === 'im2col') {
-    conv2dIm2col(host, x, w, { N, C: x.shape[1], H, W, O, G, Cg, Og: O / G, kh, kw, Ho, Wo, p }, out);
+    conv2dIm2col(host, x, w, { N, C: x.shape[1], H, W, O, G, Cg, Og: O / G, kh, kw, Ho, Wo, p }, out, epi);
     return out;
   }
   // Wt[i][j][c][o] = w[o, c, i, j]
   const wt = relayout(host, w, [kh, kw, Cg, O], [w.strides[2], w.strides[3], w.strides[1], w.strides[0]], 'conv2d');
-  runTaps(host, false, x, wt, out, { images: N, groups: G, rows: O / G, inner: Cg, Ho, Wo, Hs: H, Ws: W, kh, kw, p }, 'conv2d');
+  runTaps(host, false, x, wt, out, { images: N, groups: G, rows: O / G, inner: Cg, Ho, Wo, Hs: H, Ws: W, kh, kw, p }, 'conv2d', epi);
   host.release(wt);
   return out;
 }

@@ -15,15 +15,21 @@
 // vec4 modes also need 4-aligned offsets and outer strides. Rows/columns past the edge are clamped to the last
 // valid one on load and dropped on store, so any M, N, K work; K % 4 leftovers run in a scalar tail loop.
 //
+// Optional fused epilogue (epilogue.ts) at the write-out: C = act(A·B + bias), the bias element of output
+// (b, m, n) at offBias + b·sbBias + m·smBias + n·snBias — by column for matmul, by row (output channel) when
+// conv2d runs on this kernel. Fused because it saves a full read + write pass over C.
+//
 // On SwiftShader workgroup-memory tiling (64×64×16, barriers) is several times slower than this and takes
 // seconds to compile (barriers become coroutines); the bench prints both.
-import type { View } from '../core/backend';
+import type { Epilogue, View } from '../core/backend';
 import type { Host } from './runtime/host';
 import { bufferOf } from './runtime/host';
 import type { Kernel } from './runtime/runtime';
 import type { GpuStorage } from './runtime/storage';
 import { UniformLayout } from './runtime/uniforms';
 import { wgslType } from './strided';
+import type { EpilogueKind, GpuEpilogue } from './epilogue';
+import { NO_EPILOGUE, epilogueKey, epilogueWgsl, hasEpilogue, prepareEpilogue } from './epilogue';
 
 export type AMode = 'k' | 'm' | 's';
 export type BMode = 'n' | 'k' | 's';
@@ -42,6 +48,8 @@ export interface MatmulConfig {
   /** Workgroup shape (invocations along N and along M). */
   wgX?: number;
   wgY?: number;
+  /** Fused bias / activation at the write-out (not with accumulate). */
+  epilogue?: EpilogueKind;
 }
 
 const WG_X = 8; // default invocations along N
@@ -60,6 +68,7 @@ const PARAMS = new UniformLayout([
   ['M', 'u32'], ['N', 'u32'], ['K', 'u32'], ['batch', 'u32'], ['tilesM', 'u32'], ['tilesN', 'u32'],
   ['offC', 'i32'], ['offA', 'i32'], ['sbA', 'i32'], ['smA', 'i32'], ['skA', 'i32'],
   ['offB', 'i32'], ['sbB', 'i32'], ['skB', 'i32'], ['snB', 'i32'],
+  ['offBias', 'i32'], ['sbBias', 'i32'], ['smBias', 'i32'], ['snBias', 'i32'],
 ]);
 
 const cache = new Map<string, Kernel>();
@@ -70,7 +79,9 @@ export function matmulKernel(cfg: MatmulConfig): Kernel {
   const wgX = cfg.wgX ?? WG_X;
   const wgY = cfg.wgY ?? WG_Y;
   const tn = cfg.tn ?? DEFAULT_TN;
-  const key = `matmul|${cfg.tm}x${tn}|a${cfg.a}|b${cfg.b}|${cfg.vecOut ? 'v' : 's'}${cfg.accumulate ? '+' : ''}|${wgX}x${wgY}`;
+  const epi = cfg.epilogue ?? NO_EPILOGUE;
+  if (cfg.accumulate && hasEpilogue(epi)) throw new Error('matmulKernel: an epilogue cannot be fused with accumulate');
+  const key = `matmul|${cfg.tm}x${tn}|a${cfg.a}|b${cfg.b}|${cfg.vecOut ? 'v' : 's'}${cfg.accumulate ? '+' : ''}|${wgX}x${wgY}${epilogueKey(epi)}`;
   let k = cache.get(key);
   if (k) return k;
   const { tm } = cfg;
@@ -140,7 +151,9 @@ export function matmulKernel(cfg: MatmulConfig): Kernel {
       for (const h of H) tail.push(`acc${r}_${h} = fma(at${r}, bt${h}, acc${r}_${h});`);
     }
 
-    // -- stores (rows and columns past the edge are dropped)
+    // -- stores (rows and columns past the edge are dropped), through the fused epilogue if any
+    const fused = hasEpilogue(epi);
+    const biasAt = (row: string, col: string): string => `biasBase + (${row}) * u.smBias + (${col}) * u.snBias`;
     const store: string[] = [];
     for (const r of R) {
       const row = `row0 + ${r}`;
@@ -148,10 +161,12 @@ export function matmulKernel(cfg: MatmulConfig): Kernel {
         const col = `col0 + ${4 * h}`;
         if (cfg.vecOut) {
           const at = `C[u32(cBase + (${row}) * i32(u.N) + ${col}) >> 2u]`;
-          store.push(`if (${row} < i32(u.M) && ${col} < i32(u.N)) { ${at} = ${cfg.accumulate ? `${at} + ` : ''}acc${r}_${h}; }`);
+          const v = fused ? `epi4_(acc${r}_${h}, ${biasAt(row, col)}, u.snBias)` : `acc${r}_${h}`;
+          store.push(`if (${row} < i32(u.M) && ${col} < i32(u.N)) { ${at} = ${cfg.accumulate ? `${at} + ` : ''}${v}; }`);
         } else {
           const at = `C[u32(cBase + (${row}) * i32(u.N) + ${col} + j)]`;
-          store.push(`if (${row} < i32(u.M)) { for (var j = 0; j < 4; j++) { if (${col} + j < i32(u.N)) { ${at} = ${cfg.accumulate ? `${at} + ` : ''}acc${r}_${h}[j]; } } }`);
+          const v = fused ? `epi_(acc${r}_${h}[j], ${biasAt(row, `${col} + j`)})` : `acc${r}_${h}[j]`;
+          store.push(`if (${row} < i32(u.M)) { for (var j = 0; j < 4; j++) { if (${col} + j < i32(u.N)) { ${at} = ${cfg.accumulate ? `${at} + ` : ''}${v}; } } }`);
         }
       }
     }
@@ -159,7 +174,9 @@ export function matmulKernel(cfg: MatmulConfig): Kernel {
     L.push(PARAMS.wgsl(), '@group(0) @binding(0) var<uniform> u: Params;');
     L.push(`@group(0) @binding(1) var<storage, read> A: array<${aVec ? 'vec4<f32>' : 'f32'}>;`);
     L.push(`@group(0) @binding(2) var<storage, read> B: array<${bVec ? 'vec4<f32>' : 'f32'}>;`);
-    L.push(`@group(0) @binding(3) var<storage, read_write> C: array<${cfg.vecOut ? 'vec4<f32>' : 'f32'}>;`);
+    if (epi.bias) L.push('@group(0) @binding(3) var<storage, read> Bias: array<f32>;');
+    L.push(`@group(0) @binding(${epi.bias ? 4 : 3}) var<storage, read_write> C: array<${cfg.vecOut ? 'vec4<f32>' : 'f32'}>;`);
+    if (fused) L.push(epilogueWgsl(epi));
     L.push(`const WG_X = ${wgX}u; // invocations along N, TN columns each
 const WG_Y = ${wgY}u; // invocations along M, TM rows each
 const TM = ${tm}u; // output rows per invocation
@@ -179,6 +196,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let aBase = u.offA + i32(b) * u.sbA;
   let bBase = u.offB + i32(b) * u.sbB;
   let cBase = u.offC + i32(b * u.M * u.N);
+  let biasBase = u.offBias + i32(b) * u.sbBias;
   ${setup.join('\n  ')}
 ${R.map((r) => H.map((h) => `  var acc${r}_${h} = vec4<f32>(0.0);`).join('')).join('\n')}
   let K4 = i32(u.K & ~3u);
@@ -193,7 +211,7 @@ ${R.map((r) => H.map((h) => `  var acc${r}_${h} = vec4<f32>(0.0);`).join('')).jo
 }`);
     return L.join('\n\n');
   };
-  k = { key, params: PARAMS, inputs: 2, outputs: 1, source };
+  k = { key, params: PARAMS, inputs: epi.bias ? 3 : 2, outputs: 1, source };
   cache.set(key, k);
   return k;
 }
@@ -220,9 +238,10 @@ export function chooseModes(a: View, b: View): { a: AMode; b: BMode } {
 
 /**
  * Records C = A·B (or C += A·B with cfg.accumulate; shapes validated by the caller) into `out`, whose batch b
- * is the contiguous [M, N] block at element outOffset + b·M·N.
+ * is the contiguous [M, N] block at element outOffset + b·M·N. With `epilogue`, C = act(A·B + bias), where
+ * epilogue.bias is a view of shape [B, M, N] (broadcast strides) giving each output's bias element.
  */
-export function matmulInto(host: Host, a: View, b: View, out: GpuStorage, cfg: Partial<MatmulConfig> = {}, outOffset = 0): void {
+export function matmulInto(host: Host, a: View, b: View, out: GpuStorage, cfg: Partial<MatmulConfig> = {}, outOffset = 0, epilogue: GpuEpilogue | null = null): void {
   const [batch, M, K] = a.shape;
   const N = b.shape[2];
   if (batch * M * N === 0) return;
@@ -232,19 +251,26 @@ export function matmulInto(host: Host, a: View, b: View, out: GpuStorage, cfg: P
   // the invocations do not compute mostly clamped duplicates
   if (M <= 8) tile.tm = M <= 4 ? 4 : 8;
   if (N <= 4) tile.tn = 4;
-  const full: MatmulConfig = { ...tile, ...cfg, a: cfg.a ?? modes.a, b: cfg.b ?? modes.b, vecOut: cfg.vecOut ?? (N % 4 === 0 && outOffset % 4 === 0) };
+  const full: MatmulConfig = {
+    ...tile, ...cfg, a: cfg.a ?? modes.a, b: cfg.b ?? modes.b, vecOut: cfg.vecOut ?? (N % 4 === 0 && outOffset % 4 === 0),
+    epilogue: epilogue?.kind ?? NO_EPILOGUE,
+  };
+  const bias = epilogue?.bias ?? null;
   const kernel = matmulKernel(full);
   const tilesM = Math.ceil(M / ((full.wgY ?? WG_Y) * full.tm));
   const tilesN = Math.ceil(N / ((full.wgX ?? WG_X) * (full.tn ?? DEFAULT_TN)));
   // K = 0 gives zeros: the loops do not run and the accumulators stay 0
-  host.rt.run(kernel, [bufferOf(a, 'matmul'), bufferOf(b, 'matmul')], [out.buffer], {
+  const inputs = [bufferOf(a, 'matmul'), bufferOf(b, 'matmul')];
+  if (bias) inputs.push(bufferOf(bias, 'matmul'));
+  host.rt.run(kernel, inputs, [out.buffer], {
     M, N, K, batch, tilesM, tilesN, offC: outOffset,
     offA: a.offset, sbA: a.strides[0], smA: a.strides[1], skA: a.strides[2],
     offB: b.offset, sbB: b.strides[0], skB: b.strides[1], snB: b.strides[2],
+    offBias: bias?.offset ?? 0, sbBias: bias?.strides[0] ?? 0, smBias: bias?.strides[1] ?? 0, snBias: bias?.strides[2] ?? 0,
   }, batch * tilesM * tilesN);
 }
 
-export function matmul(host: Host, a: View, b: View, cfg: Partial<MatmulConfig> = {}): GpuStorage {
+export function matmul(host: Host, a: View, b: View, cfg: Partial<MatmulConfig> = {}, epilogue?: Epilogue): GpuStorage {
   wgslType(a.dtype, 'matmul') === 'f32' || throwInt();
   wgslType(b.dtype, 'matmul') === 'f32' || throwInt();
   const [batch, M, K] = a.shape;
@@ -252,8 +278,11 @@ export function matmul(host: Host, a: View, b: View, cfg: Partial<MatmulConfig> 
   if (a.shape.length !== 3 || b.shape.length !== 3 || bb !== batch || K2 !== K) {
     throw new Error(`WebGPU backend: matmul expects [B, M, K] × [B, K, N], got [${a.shape}] × [${b.shape}]`);
   }
+  const epi = prepareEpilogue('matmul', epilogue, N);
   const out = host.alloc('float32', batch * M * N, 'matmul');
-  matmulInto(host, a, b, out, cfg);
+  // bias [N] indexed by the last dim: a [B, M, N] view broadcast over batch and rows
+  const bias: View | null = epi.bias ? { ...epi.bias, shape: [batch, M, N], strides: [0, 0, epi.bias.strides[0]] } : null;
+  matmulInto(host, a, b, out, cfg, 0, { kind: epi.kind, bias });
   return out;
 }
 

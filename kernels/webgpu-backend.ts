@@ -1,6 +1,6 @@
 // The WebGPU implementation of core's Backend contract. Kernels enqueue and return a fresh storage at once;
 // only `read` waits for the GPU. float32 and int32 are supported; float64 throws a clear error naming the op.
-import type { Backend, BinaryOp, Conv2dParams, Pool2dParams, ReduceOp, Storage, UnaryOp, View } from '../core/backend';
+import type { Backend, BinaryOp, Conv2dParams, Epilogue, Pool2dParams, ReduceOp, Storage, UnaryOp, View } from '../core/backend';
 import type { DType, TypedArray } from '../core/dtype';
 import { arrayFor } from '../core/dtype';
 import { forgetBackend } from '../core/device';
@@ -162,14 +162,14 @@ export class WebGPUBackend implements Backend, Host {
 
   // ---- linear algebra ----
 
-  matmul(a: View, b: View): Storage {
-    return matmul(this, a, b);
+  matmul(a: View, b: View, epilogue?: Epilogue): Storage {
+    return matmul(this, a, b, {}, epilogue);
   }
 
   // ---- convolution and pooling ----
 
-  conv2d(x: View, w: View, p: Conv2dParams): Storage {
-    return conv2d(this, x, w, p);
+  conv2d(x: View, w: View, p: Conv2dParams, epilogue?: Epilogue): Storage {
+    return conv2d(this, x, w, p, epilogue);
   }
 
   conv2dBackwardInput(gy: View, w: View, p: Conv2dParams, inputShape: readonly number[]): Storage {

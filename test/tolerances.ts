@@ -154,6 +154,24 @@ export function powScale(a: ArrayLike<number>, b: ArrayLike<number>, c: ArrayLik
   });
 }
 
+/** max |gelu'(x)| = Φ(√2)+√2·φ(√2) ≈ 1.1289: an error δ in gelu's input moves its output by ≤ 1.13·δ. */
+export const GELU_LIPSCHITZ = 1.13;
+
+/**
+ * Fused epilogue act(Σ_k a·b + bias) of the GPU against the CPU: the pre-activation is a float32 sum of k + 1
+ * terms (rtol sumTol(k + 1) of Σ|terms|, `scale`); relu is exact and 1-Lipschitz, gelu multiplies that error by
+ * ≤ GELU_LIPSCHITZ and adds its own (GELU relative to the result). Returns the tolerance and the per-element
+ * scale to compare with (|got − want| ≤ atol + rtol·scale).
+ */
+export function epilogueTol(k: number, act: 'none' | 'relu' | 'gelu', scale: ArrayLike<number>, want: ArrayLike<number>): { tol: Tol; scale: number[] } {
+  const rtol = sumTol(k + 1);
+  if (act !== 'gelu') return { tol: { rtol, atol: 0 }, scale: Array.from(scale) };
+  return {
+    tol: { rtol, atol: GELU.atol },
+    scale: Array.from(scale, (s, i) => GELU_LIPSCHITZ * s + (GELU.rtol / rtol) * Math.abs(want[i])),
+  };
+}
+
 /** Relative (to Σ|terms|) tolerance of a float32 sum of k terms in an unknown order. */
 export function sumTol(k: number): number {
   return Math.max(1e-6, 4 * Math.sqrt(Math.max(k, 1)) * 2 ** -24);

@@ -1,6 +1,6 @@
 // The CPU reference backend: plain TypeScript loops over typed arrays. Every other backend is tested
 // against it, so clarity wins over speed — except in gemm/conv, where a blocked loop costs nothing to read.
-import type { Backend, BinaryOp, Conv2dParams, Pool2dParams, ReduceOp, Storage, UnaryOp, View } from '../backend';
+import type { Backend, BinaryOp, Conv2dParams, Epilogue, Pool2dParams, ReduceOp, Storage, UnaryOp, View } from '../backend';
 import type { DType, TypedArray } from '../dtype';
 import { arrayFor } from '../dtype';
 import { contiguousStrides, numel } from '../shape';
@@ -9,6 +9,7 @@ import { contiguousData, dataOf, forEachOffset } from './strided';
 import { binaryFns, isComparison, unaryFns, unaryFns64 } from './elementwise';
 import { gemm } from './gemm';
 import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from './conv';
+import { applyEpilogue, prepareEpilogue } from './epilogue';
 import { maxPool2dBackward, maxPool2dForward } from './pool';
 
 function store(data: TypedArray, dtype: DType): CpuStorage {
@@ -179,9 +180,10 @@ export const cpuBackend: Backend = {
     return store(out, 'int32');
   },
 
-  matmul(a: View, b: View): Storage {
+  matmul(a: View, b: View, epilogue?: Epilogue): Storage {
     const [B, M, K] = a.shape;
     const N = b.shape[2];
+    const epi = prepareEpilogue('matmul', epilogue, N, a.dtype);
     const out = arrayFor(a.dtype, B * M * N);
     // Batches that share an operand (stride 0) are read from the same contiguous copy.
     const aShared = a.strides[0] === 0;
@@ -190,12 +192,15 @@ export const cpuBackend: Backend = {
     const bv = contiguousData(bShared ? { ...viewFields(b), shape: [1, K, N], strides: [0, b.strides[1], b.strides[2]] } : b);
     for (let i = 0; i < B; i++) {
       gemm(M, N, K, av, aShared ? 0 : i * M * K, bv, bShared ? 0 : i * K * N, out, i * M * N);
+      // fused bias (by column) + activation while this batch's block is in cache: saves a pass over the output
+      if (epi) applyEpilogue(epi, out, i * M * N, M, N, 'col');
     }
     return store(out, a.dtype);
   },
 
-  conv2d(x: View, w: View, p: Conv2dParams): Storage {
-    return store(conv2dForward(contiguousData(x), x.shape, contiguousData(w), w.shape, p), x.dtype);
+  conv2d(x: View, w: View, p: Conv2dParams, epilogue?: Epilogue): Storage {
+    const epi = prepareEpilogue('conv2d', epilogue, w.shape[0], x.dtype);
+    return store(conv2dForward(contiguousData(x), x.shape, contiguousData(w), w.shape, p, epi), x.dtype);
   },
 
   conv2dBackwardInput(gy: View, w: View, p: Conv2dParams, inputShape: readonly number[]): Storage {

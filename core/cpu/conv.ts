@@ -6,6 +6,8 @@ import type { Conv2dParams } from '../backend';
 import type { TypedArray } from '../dtype';
 import { arrayFor } from '../dtype';
 import { gemm } from './gemm';
+import type { CpuEpilogue } from './epilogue';
+import { applyEpilogue } from './epilogue';
 
 export function convOutputSize(size: number, k: number, stride: number, pad: number, dil: number): number {
   return Math.floor((size + 2 * pad - dil * (k - 1) - 1) / stride) + 1;
@@ -55,7 +57,8 @@ function im2col(x: TypedArray, xOff: number, g: Geometry, p: Conv2dParams, cols:
   }
 }
 
-export function conv2dForward(x: TypedArray, xShape: readonly number[], w: TypedArray, wShape: readonly number[], p: Conv2dParams): TypedArray {
+/** The optional epilogue (bias by output channel, activation) runs on each block right after its gemm. */
+export function conv2dForward(x: TypedArray, xShape: readonly number[], w: TypedArray, wShape: readonly number[], p: Conv2dParams, epilogue: CpuEpilogue | null = null): TypedArray {
   const g = geometry(xShape, wShape, p);
   const out = arrayFor(x instanceof Float64Array ? 'float64' : 'float32', g.N * g.O * g.P);
   const pointwise = isPointwise(g, p);
@@ -71,6 +74,8 @@ export function conv2dForward(x: TypedArray, xShape: readonly number[], w: Typed
       } else {
         gemm(g.Og, g.P, g.K, w, wOff, x, xOff, out, outOff);
       }
+      // fused epilogue (saves a pass over the output): rows of this block are channels grp·Og ..
+      if (epilogue) applyEpilogue(epilogue, out, outOff, g.Og, g.P, 'row', grp * g.Og);
     }
   }
   return out;

@@ -1,7 +1,9 @@
 // 2-D convolution (cross-correlation, as torch) over NCHW or unbatched CHW inputs, with torch's argument
 // rules and error cases. The forward and both gradients are backend kernels (conv2d,
-// conv2dBackwardInput, conv2dBackwardWeight); the bias is a broadcast add, so its gradient is the sum of
-// the output gradient over N, H and W (from elementwise.ts).
+// conv2dBackwardInput, conv2dBackwardWeight). The bias is fused into the forward kernel's write-out (the
+// backend's epilogue: saves a full read + write pass over the output compared with a separate broadcast add);
+// its gradient is still that of the broadcast add, the sum of the output gradient over N, H and W. Only the
+// bias is fused here: a fused activation would need its input (the pre-activation output) for the backward.
 import type { Conv2dParams } from '../backend';
 import { Tensor } from '../tensor';
 import { record } from '../autograd';
@@ -9,8 +11,8 @@ import { fmtShape, pair } from '../shape';
 import { convOutputSize } from '../cpu/conv';
 import { backendOf, checkFloat, checkTensor, wrap } from './util';
 import { withBatchDim } from './separable';
-import { add } from './elementwise';
 import { reshape, slice } from './views';
+import { sumToShape } from './reduce';
 
 export interface Conv2dOptions {
   stride?: number | readonly [number, number];
@@ -20,18 +22,20 @@ export interface Conv2dOptions {
   groups?: number;
 }
 
-/** The kernel: x [N, C, H, W] ⋆ w [O, C/groups, kh, kw] → [N, O, Ho, Wo], gradients for x and w. */
-function conv2dRaw(x: Tensor, w: Tensor, p: Conv2dParams): Tensor {
+/** The kernel: x [N, C, H, W] ⋆ w [O, C/groups, kh, kw] (+ bias [O], fused) → [N, O, Ho, Wo], with gradients. */
+function conv2dRaw(x: Tensor, w: Tensor, p: Conv2dParams, bias: Tensor | null): Tensor {
   const [N, , H, W] = x.shape;
   const [O, , kh, kw] = w.shape;
   const Ho = convOutputSize(H, kh, p.stride[0], p.padding[0], p.dilation[0]);
   const Wo = convOutputSize(W, kw, p.stride[1], p.padding[1], p.dilation[1]);
-  const y = wrap(x.backend.conv2d(x, w, p), [N, O, Ho, Wo], x.dtype);
+  const y = wrap(x.backend.conv2d(x, w, p, bias ? { bias } : undefined), [N, O, Ho, Wo], x.dtype);
   const xShape = x.shape;
   const wShape = w.shape;
-  return record('conv2d', [x, w], y, (g, needs) => [
+  return record('conv2d', bias ? [x, w, bias] : [x, w], y, (g, needs) => [
     needs[0] ? wrap(g.backend.conv2dBackwardInput(g, w, p, xShape), xShape, g.dtype) : null,
     needs[1] ? wrap(g.backend.conv2dBackwardWeight(x, g, p, wShape), wShape, g.dtype) : null,
+    // the fused bias: as the broadcast add of [1, O, 1, 1], the sum of g over N, H and W
+    ...(bias ? [needs[2] ? reshape(sumToShape(g, [1, O, 1, 1]), [O]) : null] : []),
   ], [x, w]);
 }
 
@@ -110,9 +114,10 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Co
           `(${H + 2 * padding[0]}×${W + 2 * padding[1]}; input ${fmtShape(x4.shape)}, padding ${fmtShape(padding)})`,
       );
     }
-    let y = conv2dRaw(x4, weight, { stride, padding, dilation, groups });
+    // the bias is added to every output before the 'same' crop below, which gives the same values
+    let y = conv2dRaw(x4, weight, { stride, padding, dilation, groups }, bias ?? null);
     if (dropFirst[0]) y = slice(y, 2, 1);
     if (dropFirst[1]) y = slice(y, 3, 1);
-    return bias ? add(y, reshape(bias, [1, bias.shape[0], 1, 1])) : y;
+    return y;
   });
 }

@@ -8,6 +8,7 @@ import { broadcastShapes, fmtShape, numel } from '../shape';
 import { backendOf, checkFloat, checkTensor, wrap } from './util';
 import { expand, reshape, squeeze, transpose, unsqueeze } from './views';
 import { add } from './elementwise';
+import { sumToShape } from './reduce';
 
 /** Both operands floating point and of one dtype (no implicit promotion, as torch.matmul). */
 function checkOperands(op: string, ...named: [string, Tensor][]): void {
@@ -20,6 +21,15 @@ function checkOperands(op: string, ...named: [string, Tensor][]): void {
 
 /** [B,M,K]·[B,K,N] with the gradient rule dA = dY·Bᵀ, dB = Aᵀ·dY. */
 export function bmm(a: Tensor, b: Tensor): Tensor {
+  return bmmBias(a, b, null);
+}
+
+/**
+ * bmm(a, b) + bias [N] with the add fused into the kernel's write-out (the backend epilogue: saves a full
+ * read + write pass over the output). Gradients as the unfused composition; the bias's is the sum of dY over
+ * B and M. Only the bias is fused: a fused activation would need the pre-activation output for its backward.
+ */
+function bmmBias(a: Tensor, b: Tensor, bias: Tensor | null): Tensor {
   checkTensor(a, 'bmm', 'input');
   checkTensor(b, 'bmm', 'mat2');
   if (a.rank !== 3 || b.rank !== 3) throw new Error(`bmm: expected 3-D tensors, got input ${fmtShape(a.shape)} and mat2 ${fmtShape(b.shape)}`);
@@ -28,10 +38,12 @@ export function bmm(a: Tensor, b: Tensor): Tensor {
   }
   checkOperands('bmm', ['input', a], ['mat2', b]);
   const backend = backendOf('bmm', ['input', a], ['mat2', b]);
-  const y = wrap(backend.matmul(a, b), [a.shape[0], a.shape[1], b.shape[2]], a.dtype);
-  return record('matmul', [a, b], y, (g, needs) => [
+  const N = b.shape[2];
+  const y = wrap(backend.matmul(a, b, bias ? { bias } : undefined), [a.shape[0], a.shape[1], N], a.dtype);
+  return record('matmul', bias ? [a, b, bias] : [a, b], y, (g, needs) => [
     needs[0] ? bmm(g, transpose(b, 1, 2)) : null,
     needs[1] ? bmm(transpose(a, 1, 2), g) : null,
+    ...(bias ? [needs[2] ? reshape(sumToShape(g, [1, 1, N]), [N]) : null] : []),
   ], [a, b]);
 }
 
@@ -82,7 +94,13 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   const lead = x.shape.slice(0, -1);
   return tidy(() => {
     const x2 = reshape(x, [1, numel(lead), weight.shape[1]]);
-    const y = reshape(bmm(x2, unsqueeze(transpose(weight, 0, 1), 0)), [...lead, weight.shape[0]]);
+    const wT = unsqueeze(transpose(weight, 0, 1), 0);
+    // fuse the bias into the product when it can be (same dtype and backend; otherwise the broadcast add
+    // promotes or reports the mismatch as before)
+    if (bias && bias.dtype === x.dtype && bias.backend === x.backend) {
+      return reshape(bmmBias(x2, wT, bias), [...lead, weight.shape[0]]);
+    }
+    const y = reshape(bmm(x2, wT), [...lead, weight.shape[0]]);
     return bias ? add(y, bias) : y;
   });
 }

@@ -3,11 +3,11 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, it } from 'vitest';
 import { setConvStrategy, setConvTile } from '../../kernels/conv';
 import type { ConvStrategy, ConvTile } from '../../kernels/conv';
-import type { Backend, Conv2dParams, Pool2dParams, Storage, View } from '../../core/backend';
+import type { Backend, Conv2dParams, EpilogueActivation, Pool2dParams, Storage, View } from '../../core/backend';
 import { describeGpu, useGpuTeardown } from './setup';
 import { FC, arbPlan, compareStorages, contiguousLayout, cpuBackend, expectClose, makePair, pairFrom, planLayout, readStorage, releasePair } from './helpers';
 import type { Pair } from './helpers';
-import { EXACT, sumTol } from '../tolerances';
+import { EXACT, epilogueTol, sumTol } from '../tolerances';
 
 useGpuTeardown();
 
@@ -67,6 +67,20 @@ async function checkAll(gpu: Backend, g: Geo, x: Pair, w: Pair, gy: Pair, label:
   await compareStorages(gpu, gpu.conv2dBackwardWeight(x.gpu, gy.gpu, p, wShape), cpuBackend.conv2dBackwardWeight(x.cpu, gy.cpu, p, wShape), wShape, { rtol: sumTol(N * Ho * Wo), atol: 0 }, `conv2dBackwardWeight ${label}`, gwScale);
 }
 
+/** Forward with a fused epilogue act(conv + bias[o]) against the CPU backend's epilogue. */
+async function checkEpilogue(gpu: Backend, g: Geo, x: Pair, w: Pair, bias: Pair | null, act: EpilogueActivation, label: string): Promise<void> {
+  const { N, O, H, W, kh, kw, p } = g;
+  const Ho = outSize(H, kh, p.stride[0], p.padding[0], p.dilation[0]);
+  const Wo = outSize(W, kw, p.stride[1], p.padding[1], p.dilation[1]);
+  const shape = [N, O, Ho, Wo];
+  // Σ|terms| = |x| ⋆ |w| + |bias|
+  const scale = await scaleOf(cpuBackend.conv2d(absView(x.cpu), absView(w.cpu), p, { bias: bias && absView(bias.cpu) }), shape);
+  const got = await readStorage(gpu, gpu.conv2d(x.gpu, w.gpu, p, { bias: bias?.gpu, activation: act }), shape);
+  const want = await readStorage(cpuBackend, cpuBackend.conv2d(x.cpu, w.cpu, p, { bias: bias?.cpu, activation: act }), shape);
+  const t = epilogueTol((g.C / p.groups) * kh * kw, act, scale, want);
+  expectClose(got, want, t.tol, `conv2d epilogue ${act} bias ${bias !== null} ${label}`, t.scale);
+}
+
 const CONFIGS: [string, ConvStrategy | null, ConvTile | null][] = [
   ['default strategy', null, null],
   ['im2col', 'im2col', null],
@@ -97,6 +111,34 @@ for (const [name, strategy, tile] of CONFIGS) describeGpu(`WebGPU conv2d (${name
       }),
       { ...FC, numRuns: 15 },
     );
+  });
+
+  it('fused epilogue (bias by output channel, relu / gelu): random geometries and layouts', async () => {
+    const acts = fc.constantFrom<EpilogueActivation>('none', 'relu', 'gelu');
+    await fc.assert(
+      fc.asyncProperty(arbGeo.chain((g) => fc.tuple(fc.constant(g), arbPlan(4), arbPlan(4), arbPlan(1))), acts, fc.boolean(), fc.integer(),
+        async ([g, px, pw, pb], act, withBias, seed) => {
+          const x = pairFrom(gpu, planLayout([g.N, g.C, g.H, g.W], px), seed);
+          const w = pairFrom(gpu, planLayout([g.O, g.C / g.p.groups, g.kh, g.kw], pw), seed + 1);
+          const bias = withBias || act === 'none' ? pairFrom(gpu, planLayout([g.O], pb), seed + 2) : null;
+          await checkEpilogue(gpu, g, x, w, bias, act, JSON.stringify([g, bias?.layout]));
+          releasePair(gpu, x, w, ...(bias ? [bias] : []));
+        }),
+      { ...FC, numRuns: 15 },
+    );
+  });
+
+  it.each([
+    ['3×3, O = 72 (two row tiles), vec4 rows', { N: 2, C: 8, O: 72, H: 9, W: 7, kh: 3, kw: 3, p: { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1 } }],
+    ['1×1 pointwise (matmul path)', { N: 2, C: 12, O: 20, H: 7, W: 9, kh: 1, kw: 1, p: { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 } }],
+    ['grouped 3×3 stride 2', { N: 2, C: 6, O: 9, H: 11, W: 10, kh: 3, kw: 3, p: { stride: [2, 2], padding: [1, 1], dilation: [1, 1], groups: 3 } }],
+  ] as [string, Geo][])('fused epilogue, every activation: %s', async (name, g) => {
+    const x = pairFrom(gpu, contiguousLayout([g.N, g.C, g.H, g.W]), 1);
+    const w = pairFrom(gpu, contiguousLayout([g.O, g.C / g.p.groups, g.kh, g.kw]), 2);
+    const bias = pairFrom(gpu, contiguousLayout([g.O], 1), 3);
+    for (const act of ['none', 'relu', 'gelu'] as const) await checkEpilogue(gpu, g, x, w, bias, act, name);
+    await checkEpilogue(gpu, g, x, w, null, 'gelu', name);
+    releasePair(gpu, x, w, bias);
   });
 
   it.each([

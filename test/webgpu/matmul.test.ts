@@ -1,12 +1,12 @@
 // Batched matmul of the WebGPU backend against the CPU reference, over layouts that exercise every access mode.
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
-import type { Backend, View } from '../../core/backend';
+import type { Backend, EpilogueActivation, View } from '../../core/backend';
 import { chooseModes } from '../../kernels/matmul';
 import { describeGpu, useGpuTeardown } from './setup';
-import { FC, arbPlan, compareStorages, contiguousLayout, cpuBackend, pairFrom, planLayout, readStorage, releasePair } from './helpers';
+import { FC, arbPlan, compareStorages, contiguousLayout, cpuBackend, expectClose, pairFrom, planLayout, readStorage, releasePair } from './helpers';
 import type { Pair } from './helpers';
-import { sumTol } from '../tolerances';
+import { epilogueTol, sumTol } from '../tolerances';
 
 useGpuTeardown();
 
@@ -26,7 +26,49 @@ async function check(gpu: Backend, a: Pair, b: Pair, label: string): Promise<voi
   await compareStorages(gpu, gpu.matmul(a.gpu, b.gpu), cpuBackend.matmul(a.cpu, b.cpu), [B, M, N], { rtol: sumTol(K), atol: 0 }, label, scale);
 }
 
+/** Fused epilogue act(A·B + bias) (bias [N] or none) against the CPU backend's epilogue. */
+async function checkEpilogue(gpu: Backend, a: Pair, b: Pair, bias: Pair | null, act: EpilogueActivation, label: string): Promise<void> {
+  const [B, M, K] = a.layout.shape;
+  const N = b.layout.shape[2];
+  const absBias = bias && { storage: cpuBackend.unary('abs', bias.cpu), shape: [N], strides: [1], offset: 0, dtype: 'float32' as const };
+  const abs = (v: View): View => ({ storage: cpuBackend.unary('abs', v), shape: v.shape, strides: contiguousLayout([...v.shape]).strides, offset: 0, dtype: 'float32' });
+  // Σ|terms| = |A|·|B| + |bias|
+  const scale = await readStorage(cpuBackend, cpuBackend.matmul(abs(a.cpu), abs(b.cpu), { bias: absBias }), [B, M, N]);
+  const got = await readStorage(gpu, gpu.matmul(a.gpu, b.gpu, { bias: bias?.gpu, activation: act }), [B, M, N]);
+  const want = await readStorage(cpuBackend, cpuBackend.matmul(a.cpu, b.cpu, { bias: bias?.cpu, activation: act }), [B, M, N]);
+  const t = epilogueTol(K, act, scale, want);
+  expectClose(got, want, t.tol, label, t.scale);
+}
+
 describeGpu('WebGPU matmul', (gpu) => {
+  it('fused epilogue (bias by the last dim, relu / gelu): random sizes and layouts', async () => {
+    const dims = fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 37 }), fc.integer({ min: 0, max: 37 }), fc.integer({ min: 1, max: 37 }));
+    const acts = fc.constantFrom<EpilogueActivation>('none', 'relu', 'gelu');
+    await fc.assert(
+      fc.asyncProperty(dims.chain((d) => fc.tuple(fc.constant(d), arbPlan(3, { bcast: true }), arbPlan(3, { bcast: true }), arbPlan(1))), acts, fc.boolean(), fc.integer(),
+        async ([[B, M, K, N], pa, pb, pbias], act, withBias, seed) => {
+          pa.bcast = [pa.bcast[0], false, false];
+          pb.bcast = [pb.bcast[0], false, false];
+          const a = pairFrom(gpu, planLayout([B, M, K], pa), seed);
+          const b = pairFrom(gpu, planLayout([B, K, N], pb), seed + 1);
+          const bias = withBias || act === 'none' ? pairFrom(gpu, planLayout([N], pbias), seed + 2) : null;
+          await checkEpilogue(gpu, a, b, bias, act, `matmul epilogue ${act} bias ${bias !== null} ${JSON.stringify([a.layout, b.layout, bias?.layout])}`);
+          releasePair(gpu, a, b, ...(bias ? [bias] : []));
+        }),
+      { ...FC, numRuns: 30 },
+    );
+  });
+
+  it.each(['none', 'relu', 'gelu'] as const)('fused epilogue %s at tile edges, vec4 and scalar stores', async (act) => {
+    for (const [B, M, K, N] of [[1, 64, 64, 32], [2, 65, 33, 36], [1, 13, 8, 21], [3, 1, 12, 8]]) {
+      const a = pairFrom(gpu, contiguousLayout([B, M, K]), B * 100 + M);
+      const b = pairFrom(gpu, { shape: [B, K, N], strides: [K * N, 1, K], offset: 0, size: B * K * N }, K * 100 + N);
+      const bias = pairFrom(gpu, contiguousLayout([N], 3), N);
+      await checkEpilogue(gpu, a, b, bias, act, `matmul epilogue ${act} ${[B, M, K, N]}`);
+      releasePair(gpu, a, b, bias);
+    }
+  });
+
   it('random sizes and layouts (transposed, sliced, flipped, batch-broadcast)', async () => {
     const dims = fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 37 }), fc.integer({ min: 1, max: 37 }), fc.integer({ min: 1, max: 37 }));
     const seen = new Set<string>();
