@@ -3,7 +3,7 @@
  * Huffman codes in a single block. Not as tight as zlib's dynamic codes, but short, synchronous and browser-safe;
  * CAM overlays compress to roughly a third of their raw size with it.
  */
-import { adler32 } from './checksum';
+import { adler32 } from '../../core/codec/checksum';
 
 const WINDOW = 32768;
 const HASH_BITS = 15;

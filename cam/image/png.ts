@@ -10,7 +10,7 @@
  *   - alpha (and tRNS transparency) is dropped, not composited;
  *   - palette: indices past the end of PLTE read PIL's default palette, a grey ramp (index i -> (i, i, i)).
  */
-import { crc32 } from './checksum';
+import { crc32 } from '../../core/codec/checksum';
 import { zlibCompress } from './deflate';
 import { inflateZlib } from './inflate';
 import { DEFAULT_MAX_PIXELS, assertRgbImage, decodeFail, type RgbImage } from './types';

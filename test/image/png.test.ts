@@ -1,7 +1,7 @@
 import { deflateSync, gzipSync, inflateSync, constants as zc } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { adler32, crc32 } from '../../cam/image/checksum';
+import { adler32, crc32 } from '../../core/codec/checksum';
 import { zlibCompress } from '../../cam/image/deflate';
 import { inflateZlib } from '../../cam/image/inflate';
 import { decodePng, encodePng } from '../../cam/image/png';

@@ -1,6 +1,7 @@
 /**
- * The two checksums PNG relies on: CRC-32 (ISO 3309, over each chunk's type and data) and Adler-32 (zlib's trailer
- * over the uncompressed bytes).
+ * The two checksums the container formats we read rely on: CRC-32 (ISO 3309 / IEEE; PNG chunks and zip entries) and
+ * Adler-32 (zlib's trailer over the uncompressed bytes). One shared copy so PNG and zip cannot drift apart; nothing
+ * here throws, so it needs no caller-specific error class.
  */
 
 const CRC_TABLE = (() => {
