@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import * as F from '../../index';
 import type { Tensor } from '../../index';
-import { expectClose } from '../helpers/compare';
+import { gradcheck as sharedGradcheck } from '../helpers/gradcheck';
 import { TOL } from '../tolerances';
 
 const H = 1e-6;
@@ -18,45 +18,12 @@ interface Input {
   perm?: number[];
 }
 
-/** Checks d(Σ f(xs)·gy)/dxs against central differences; `f` may close over integer arguments. */
+/** Checks d(Σ f(xs)·gy)/dxs against central differences (the shared helper); `f` sees the permuted views. */
 async function gradcheck(f: (xs: Tensor[]) => Tensor, inputs: Input[], gySeed: number): Promise<void> {
-  const build = (datas: number[][], requiresGrad: boolean): { leaves: Tensor[]; views: Tensor[] } => {
-    const leaves = inputs.map((inp, i) => F.tensor(datas[i], inp.shape, { dtype: 'float64', requiresGrad }));
-    const views = leaves.map((t, i) => (inputs[i].perm ? F.permute(t, inputs[i].perm!) : t));
-    return { leaves, views };
-  };
-  const base = inputs.map((i) => i.data);
-  const { leaves, views } = build(base, true);
-  const y = f(views);
-  const gyData = seeded(gySeed, y.size);
-  const gy = F.tensor(gyData, y.shape, { dtype: 'float64' });
-  const analytic = F.grad(y, leaves, { gradOutputs: [gy] });
-
-  const loss = async (datas: number[][]): Promise<number> => {
-    const out = await F.noGrad(() => f(build(datas, false).views)).data();
-    let s = 0;
-    for (let i = 0; i < out.length; i++) s += out[i] * gyData[i];
-    return s;
-  };
-  for (let i = 0; i < inputs.length; i++) {
-    const numeric: number[] = [];
-    for (let j = 0; j < base[i].length; j++) {
-      const plus = base.map((d) => [...d]);
-      const minus = base.map((d) => [...d]);
-      plus[i][j] += H;
-      minus[i][j] -= H;
-      numeric.push(((await loss(plus)) - (await loss(minus))) / (2 * H));
-    }
-    expectClose(await analytic[i]!.data(), numeric, TOL.nnGradcheckF64, `gradient of input ${i}`);
-  }
-}
-
-/** Deterministic values in [-1, 1) for upstream gradients. */
-function seeded(seed: number, n: number): number[] {
-  let s = seed >>> 0 || 1;
-  return Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 31 - 1;
+  const leaves = inputs.map((inp) => F.tensor(inp.data, inp.shape, { dtype: 'float64', requiresGrad: true }));
+  const viewsOf = (xs: Tensor[]) => xs.map((t, i) => (inputs[i].perm ? F.permute(t, inputs[i].perm!) : t));
+  await sharedGradcheck((...xs) => f(viewsOf(xs)), leaves, {
+    eps: H, atol: TOL.nnGradcheckF64.atol, rtol: TOL.nnGradcheckF64.rtol, seed: gySeed,
   });
 }
 
@@ -269,6 +236,6 @@ describe('nn gradients match float64 finite differences', () => {
   it('fails on a wrong gradient (the check itself can fail)', async () => {
     // softmax's value with logSoftmax's gradient rule grafted on through a custom composition.
     const wrong = (x: Tensor): Tensor => F.add(F.softmax(x.detach(), 0), F.sub(x, x.detach()));
-    await expect(gradcheck(([t]) => wrong(t), [{ shape: [3], data: [0.1, -0.5, 0.9] }], 7)).rejects.toThrow(/gradient of input 0/);
+    await expect(gradcheck(([t]) => wrong(t), [{ shape: [3], data: [0.1, -0.5, 0.9] }], 7)).rejects.toThrow(/gradcheck: input 0 .* analytic .* numeric/);
   });
 });

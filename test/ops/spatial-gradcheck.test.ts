@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import * as F from '../../index';
 import type { Tensor } from '../../index';
+import { gradcheck as sharedGradcheck } from '../helpers/gradcheck';
 import { expectClose } from '../helpers/compare';
 import { TOL } from '../tolerances';
 
@@ -50,30 +51,13 @@ function leaf(inp: Input, data: number[], requiresGrad: boolean): { leaf: Tensor
   return { leaf: t, view: F.transpose(t, r - 2, r - 1) };
 }
 
+/** Checks d(Σ f(xs)·gy)/dxs against central differences (the shared helper); `f` sees the (transposed) views. */
 async function gradcheck(f: (xs: Tensor[]) => Tensor, inputs: Input[], seed: number): Promise<void> {
   const built = inputs.map((inp) => leaf(inp, inp.data, true));
-  const y = f(built.map((b) => b.view));
-  const gyData = values(seed, y.size);
-  const gy = F.tensor(gyData, y.shape, { dtype: 'float64' });
-  const analytic = F.grad(y, built.map((b) => b.leaf), { gradOutputs: [gy] });
-  const loss = async (datas: number[][]): Promise<number> => {
-    const out = await F.noGrad(() => f(inputs.map((inp, i) => leaf(inp, datas[i], false).view))).data();
-    let s = 0;
-    for (let i = 0; i < out.length; i++) s += out[i] * gyData[i];
-    return s;
-  };
-  const base = inputs.map((i) => i.data);
-  for (let i = 0; i < inputs.length; i++) {
-    const numeric: number[] = [];
-    for (let j = 0; j < base[i].length; j++) {
-      const plus = base.map((d) => [...d]);
-      const minus = base.map((d) => [...d]);
-      plus[i][j] += H;
-      minus[i][j] -= H;
-      numeric.push(((await loss(plus)) - (await loss(minus))) / (2 * H));
-    }
-    expectClose(await analytic[i]!.data(), numeric, TOL.spatialGradcheckF64, `gradient of input ${i}`);
-  }
+  const viewsOf = (xs: Tensor[]) => xs.map((t, i) => (inputs[i].transposed ? F.transpose(t, -2, -1) : t));
+  await sharedGradcheck((...xs) => f(viewsOf(xs)), built.map((b) => b.leaf), {
+    eps: H, atol: TOL.spatialGradcheckF64.atol, rtol: TOL.spatialGradcheckF64.rtol, seed,
+  });
 }
 
 const numel = (s: number[]): number => s.reduce((a, b) => a * b, 1);
