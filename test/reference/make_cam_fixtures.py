@@ -116,6 +116,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import cam_reference as R  # noqa: E402
 from make_model_fixtures import small_resnet  # noqa: E402
+from cam_metrics import TinyCNN, det  # noqa: E402
 
 REPO = os.path.normpath(os.path.join(HERE, '..', '..'))
 OUT = os.path.join(REPO, 'test', 'fixtures', 'cam')
@@ -174,29 +175,8 @@ def dump(path, obj):
 # ---------------------------------------------------------------------------------------- validation
 
 
-def det(shape, a, b, s):
-    i = np.arange(int(np.prod(shape)), dtype=np.float64)
-    return torch.from_numpy((np.sin(a * i + b) * s).astype(np.float32).reshape(shape))
-
-
-class TinyCNN(nn.Module):
-    """shared/data/peer-vectors/README.md; target layer r2 (ReLU after c2), two-layer case r1 + r2."""
-
-    def __init__(self):
-        super().__init__()
-        self.c1, self.r1 = nn.Conv2d(3, 4, 3, padding=1), nn.ReLU()
-        self.c2, self.r2 = nn.Conv2d(4, 5, 3, padding=1, stride=2), nn.ReLU()
-        self.fc = nn.Linear(5, 6)
-        with torch.no_grad():
-            self.c1.weight.copy_(det((4, 3, 3, 3), 0.37, 0.11, 0.5))
-            self.c1.bias.copy_(det((4,), 0.71, 0.3, 0.1))
-            self.c2.weight.copy_(det((5, 4, 3, 3), 0.53, 0.7, 0.4))
-            self.c2.bias.copy_(det((5,), 0.29, 0.2, 0.1))
-            self.fc.weight.copy_(det((6, 5), 0.91, 0.05, 1.0))
-            self.fc.bias.copy_(det((6,), 0.43, 0.9, 0.2))
-
-    def forward(self, x):
-        return self.fc(self.r2(self.c2(self.r1(self.c1(x)))).mean(dim=(2, 3)))
+# The tiny CNN of shared/data/peer-vectors/README.md (target layer r2, two-layer case r1 + r2) is defined
+# once, in cam_metrics.py.
 
 
 def maxdiff(a, b):
