@@ -41,28 +41,19 @@ function collect(value: unknown, out: Set<Tensor>, seen: Set<unknown>): void {
  */
 export function tidy<T>(fn: () => T): T {
   if (typeof fn !== 'function') throw new TypeError('tidy: expected a function');
-  const scope = new Set<Tensor>();
-  scopes.push(scope);
+  const scope = openScope();
   let result: T;
   try {
     result = fn();
   } catch (e) {
-    scopes.pop();
-    for (const t of scope) t.dispose();
+    closeScope(scope, undefined);
     throw e;
   }
-  scopes.pop();
   if (result instanceof Promise) {
-    for (const t of scope) t.dispose();
+    closeScope(scope, undefined);
     throw new TypeError('tidy: fn returned a Promise; tidy only works with synchronous functions');
   }
-  const kept = new Set<Tensor>();
-  collect(result, kept, new Set());
-  for (const t of scope) {
-    if (kept.has(t)) trackTensor(t);
-    else t.dispose();
-  }
-  return result;
+  return closeScope(scope, result);
 }
 
 /**
@@ -72,21 +63,28 @@ export function tidy<T>(fn: () => T): T {
  */
 export async function tidyAsync<T>(fn: () => Promise<T>): Promise<T> {
   if (typeof fn !== 'function') throw new TypeError('tidyAsync: expected an async function');
-  const scope = new Set<Tensor>();
-  scopes.push(scope);
-  const close = (): void => {
-    const i = scopes.lastIndexOf(scope);
-    if (i >= 0) scopes.splice(i, 1);
-  };
+  const scope = openScope();
   let result: T;
   try {
     result = await fn();
   } catch (e) {
-    close();
-    for (const t of scope) t.dispose();
+    closeScope(scope, undefined);
     throw e;
   }
-  close();
+  return closeScope(scope, result);
+}
+
+function openScope(): Set<Tensor> {
+  const scope = new Set<Tensor>();
+  scopes.push(scope);
+  return scope;
+}
+
+/** Removes the scope from the stack (wherever it is: async scopes may close out of order) and disposes
+ *  its tensors except those found in `result`, which move to the enclosing scope. */
+function closeScope<T>(scope: Set<Tensor>, result: T): T {
+  const i = scopes.lastIndexOf(scope);
+  if (i >= 0) scopes.splice(i, 1);
   const kept = new Set<Tensor>();
   collect(result, kept, new Set());
   for (const t of scope) {
