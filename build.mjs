@@ -16,7 +16,7 @@ await build({
 });
 
 await build({
-  entryPoints: ['cli/main.ts'],
+  entryPoints: ['cli/bin.ts'],
   outfile: 'dist/cli.js',
   bundle: true,
   format: 'esm',

@@ -89,7 +89,7 @@ export async function timeReps(fn, reps, warmup, quietWait) {
 // ------------------------------------------------------------------ the library
 /**
  * dist/index.js (built by `node build.mjs`). If WebGPU is wanted and that bundle does not include the WebGPU
- * backend (kernels/ not yet exported from index.ts), bundle index.ts + kernels/index.ts from source into
+ * backend (kernels/ not yet exported from index.ts), bundle index.ts + kernels/webgpu/index.ts from source into
  * node_modules/.cache/finercam-bench/ instead (esbuild, the same settings as build.mjs) and use that for
  * every backend, so both run the same code.
  */
@@ -103,10 +103,10 @@ async function loadLibrary(wantWebgpu) {
   mkdirSync(dir, { recursive: true });
   const outfile = join(dir, 'index-with-webgpu.js');
   await build({
-    stdin: { contents: "export * from './index.ts';\nexport * from './kernels/index.ts';\n", resolveDir: ROOT, loader: 'ts', sourcefile: 'bench-entry.ts' },
+    stdin: { contents: "export * from './index.ts';\nexport * from './kernels/webgpu/index.ts';\n", resolveDir: ROOT, loader: 'ts', sourcefile: 'bench-entry.ts' },
     outfile, bundle: true, format: 'esm', platform: 'neutral', target: 'es2022', external: ['node:*', 'webgpu'], logLevel: 'warning',
   });
-  return { F: await import(outfile), from: 'index.ts + kernels/index.ts (bundled by the bench: dist/index.js has no WebGPU backend)' };
+  return { F: await import(outfile), from: 'index.ts + kernels/webgpu/index.ts (bundled by the bench: dist/index.js has no WebGPU backend)' };
 }
 
 /**

@@ -1,7 +1,7 @@
 // CPU backend vs TensorFlow.js's pure-JS CPU backend (@tensorflow/tfjs-backend-cpu), same shapes, same run:
 // matmul 256/512/1024, ResNet's 3×3 conv (1×64×56×56 → 64, padding 1) and its 7×7/2 stem (1×3×224×224 → 64,
 // padding 3). Each timing covers the op and reading the result back (`await data()`), for both libraries.
-// Ours runs with one thread and with the default thread count (worker threads, see core/cpu/workers.ts);
+// Ours runs with one thread and with the default thread count (worker threads, see kernels/cpu/workers.ts);
 // tfjs-cpu is single-threaded. Convolutions are NCHW for us, NHWC for tfjs (its native layout).
 //
 //   node build.mjs && node bench/cpu-bench.mjs [--quick] [--json out.json]

@@ -9,13 +9,13 @@
 // machine is shared (multiply by the cores SwiftShader gets — 2 here — for an unloaded GFLOP/s estimate).
 import type { Storage, View } from '../core/backend';
 import { contiguousStrides } from '../core/shape';
-import { createWebGPUBackend } from '../kernels/webgpu-backend';
-import type { WebGPUBackend } from '../kernels/webgpu-backend';
-import type { Kernel } from '../kernels/runtime/runtime';
-import type { GpuStorage } from '../kernels/runtime/storage';
-import { UniformLayout } from '../kernels/runtime/uniforms';
-import { matmul as matmulKernel } from '../kernels/matmul';
-import { setConvStrategy } from '../kernels/conv';
+import { createWebGPUBackend } from '../kernels/webgpu/webgpu-backend';
+import type { WebGPUBackend } from '../kernels/webgpu/webgpu-backend';
+import { defineKernel, type Kernel } from '../kernels/webgpu/runtime/kernel';
+import type { GpuStorage } from '../kernels/webgpu/runtime/storage';
+import { UniformLayout } from '../kernels/webgpu/runtime/uniforms';
+import { matmul as matmulKernel } from '../kernels/webgpu/matmul';
+import { setConvStrategy } from '../kernels/webgpu/conv';
 
 const quick = process.argv.includes('--quick');
 const REPS = quick ? 2 : 5;
@@ -142,8 +142,8 @@ async function loadTfjs(gpuObj: GPU | undefined): Promise<Tfjs | string> {
 
 const FMA_PARAMS = new UniformLayout([['iters', 'u32']]);
 const CHAINS = 4;
-const fmaKernel: Kernel = {
-  key: 'bench_fma',
+const fmaKernel: Kernel = defineKernel('bench_fma', () => ({
+  workgroupSize: [64],
   params: FMA_PARAMS,
   inputs: 0,
   outputs: 1,
@@ -163,12 +163,12 @@ ${[...Array(CHAINS).keys()].map((c) => `    a${c} = fma(a${c}, m, k);`).join('\n
   }
   out[gid.x] = ${[...Array(CHAINS).keys()].map((c) => `a${c}`).join(' + ')};
 }`,
-};
+}));
 
 /** The workgroup-memory tiled matmul the register-blocked kernel is measured against (square, n % 64 == 0). */
 const TILED_PARAMS = new UniformLayout([['n', 'u32']]);
-const tiledKernel: Kernel = {
-  key: 'bench_matmul_tiled',
+const tiledKernel: Kernel = defineKernel('bench_matmul_tiled', () => ({
+  workgroupSize: [16, 16],
   params: TILED_PARAMS,
   inputs: 2,
   outputs: 1,
@@ -206,7 +206,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
     for (var c = 0u; c < 4u; c++) { C[(row0 + lid.y * 4u + r) * n + col0 + lid.x * 4u + c] = acc[r][c]; }
   }
 }`,
-};
+}));
 
 // ---------------------------------------------------------------------------------------------------------
 

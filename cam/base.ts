@@ -23,6 +23,8 @@ import { ActivationsAndGradients, type LayerRef } from './capture';
 import type { ReshapeTransform } from './reshape';
 import { applyTarget, ClassifierOutputTarget, type Target } from './targets';
 import { firstComponentProjection } from './pca';
+import { checkMapWork, resolveLimits, type CamLimits } from './limits';
+import { checkStages, firstNonFiniteSample, type StageCheck } from './finite';
 
 export interface CAMOptions {
   model: Module;
@@ -32,7 +34,8 @@ export interface CAMOptions {
 
 export type Aggregate = 'mean' | 'max' | 'product';
 
-export interface CamForwardOptions {
+/** maxOutputPixels and maxCamBytes (cam/limits.ts) bound the maps a call may allocate. */
+export interface CamForwardOptions extends CamLimits {
   inputTensor: Tensor;
   /** One target per sample (default: each sample's top class). */
   targets?: readonly Target[] | null;
@@ -56,6 +59,10 @@ export type TargetSets = readonly (readonly Target[] | null)[] | ((outputs: Tens
 export type ComputeOptions = Omit<CamForwardOptions, 'inputTensor' | 'targets'> & {
   /** When targetSize is omitted, keep the feature-grid size (FinerCAM, as the official code). */
   defaultSizeIsGrid?: boolean;
+  /** How many maps the call returns, when targets come from a function (for the memory check). */
+  numMaps?: number;
+  /** The public entry point, for error messages (default: the method's class name). */
+  caller?: string;
 };
 
 export interface CamResult {
@@ -73,6 +80,8 @@ export interface LayerContext {
   targets: readonly Target[];
   layerIndex: number;
   eigenSmooth: boolean;
+  /** The call's memory limits, for methods that allocate more (ScoreCAM, KPCA-CAM). */
+  limits: Required<CamLimits>;
 }
 
 export abstract class BaseCAM {
@@ -105,8 +114,13 @@ export abstract class BaseCAM {
   }
 
   async forward(opts: CamForwardOptions): Promise<CamResult> {
-    checkForwardOptions(opts, this.constructor.name);
-    if (opts.augSmooth) return this.forwardAugSmooth(opts);
+    const who = this.constructor.name;
+    checkForwardOptions(opts, who);
+    if (opts.augSmooth) {
+      // six passes' maps are kept, then stacked: check for them all before the first pass
+      this.checkPlannedMaps(opts.inputTensor, opts, 7, who);
+      return this.forwardAugSmooth(opts);
+    }
     const [{ cams, outputs }] = [await this.computeCams(opts.inputTensor, [opts.targets ?? null], opts)];
     return { cam: cams[0], outputs };
   }
@@ -116,22 +130,50 @@ export abstract class BaseCAM {
    * class). The graph is kept between the backward passes, so several explanations of the same images
    * cost one forward.
    */
-  computeCams(input: Tensor, targetSetsOrFn: TargetSets, opts: ComputeOptions): Promise<{ cams: Tensor[]; outputs: Tensor; targetsUsed: Target[][] }> {
+  async computeCams(input: Tensor, targetSetsOrFn: TargetSets, opts: ComputeOptions): Promise<{ cams: Tensor[]; outputs: Tensor; targetsUsed: Target[][] }> {
+    const who = opts.caller ?? this.constructor.name;
+    checkCamInput(input, who);
+    this.checkPlannedMaps(input, opts, mapCount(targetSetsOrFn, opts) - 1, who);
     // The forward graph, activations and gradients are freed when the call ends; only the maps and the
     // outputs survive (on WebGPU nothing else would free them).
     return tidyAsync(() => this.computeCamsImpl(input, targetSetsOrFn, opts));
   }
 
+  /** The memory check, before any work, when the map size is known from the options and the input. */
+  protected checkPlannedMaps(input: Tensor, opts: ComputeOptions, extraMaps: number, who: string): void {
+    const limits = resolveLimits(opts, who);
+    if (opts.raw) return; // raw maps stay at the feature-grid size
+    let size: [number, number];
+    let source: string;
+    if (opts.targetSize) {
+      size = [opts.targetSize[1], opts.targetSize[0]];
+      source = `targetSize ${JSON.stringify(opts.targetSize)}`;
+    } else if (opts.defaultSizeIsGrid) {
+      return; // the grid is known after the forward pass: combineLayers checks it
+    } else {
+      size = [input.shape[2], input.shape[3]];
+      source = 'the input size (targetSize omitted)';
+    }
+    checkMapWork({ batch: input.shape[0], layers: this.capture.layers.length, extraMaps, height: size[0], width: size[1], source }, limits, who);
+  }
+
   /** The pipeline behind computeCams; methods with their own capture (FullGrad) override this. */
   protected async computeCamsImpl(input: Tensor, targetSetsOrFn: TargetSets, opts: ComputeOptions): Promise<{ cams: Tensor[]; outputs: Tensor; targetsUsed: Target[][] }> {
-    const who = this.constructor.name;
+    const who = opts.caller ?? this.constructor.name;
     const N = input.shape[0];
+    const inputStage: StageCheck = { stage: 'input', label: 'the input (inputTensor)', tensor: input };
+    await checkStages([inputStage], who);
     const out = this.capture.call(input, { H: opts.H, W: opts.W });
     try {
       if (out.rank < 1 || out.shape[0] !== N) throw new Error(`${who}: the model output ${fmtShape(out.shape)} has no batch dimension of ${N}`);
       const outputs = keep(out.detach());
-      const targetSets = typeof targetSetsOrFn === 'function' ? await targetSetsOrFn(outputs) : targetSetsOrFn;
       const acts = this.capture.activations();
+      const actStages = acts.map((a, i): StageCheck => ({ stage: 'activations', label: `the activations of target layer ${i} ('${this.capture.layerName(i)}')`, tensor: a }));
+      const outputStage: StageCheck = { stage: 'model output', label: 'the model output', tensor: outputs };
+      // top-class and Finer targets rank the logits: NaN would silently pick class 0
+      const autoTargets = typeof targetSetsOrFn === 'function' || targetSetsOrFn.some((t) => !t);
+      if (autoTargets && (await firstNonFiniteSample(outputs)) >= 0) await checkStages([...actStages, outputStage], who);
+      const targetSets = typeof targetSetsOrFn === 'function' ? await targetSetsOrFn(outputs) : targetSetsOrFn;
       const cams: Tensor[] = [];
       const targetsUsed: Target[][] = [];
       for (let s = 0; s < targetSets.length; s++) {
@@ -142,7 +184,12 @@ export abstract class BaseCAM {
         targetsUsed.push(targets);
         const last = s === targetSets.length - 1;
         const grads = this.usesGradients ? this.capture.gradients(scoreSum(out, targets, who), !last) : null;
-        const cam = await this.combineLayers(input, acts, grads, targets, opts);
+        const cam = await this.combineLayers(input, acts, grads, targets, { ...opts, numMaps: targetSets.length }, who);
+        const bad = await firstNonFiniteSample(cam);
+        if (bad >= 0) {
+          const gradStages = (grads ?? []).map((g, i): StageCheck => ({ stage: 'gradients', label: `the gradients at target layer ${i} ('${this.capture.layerName(i)}')`, tensor: g }));
+          await checkStages([...actStages, outputStage, ...gradStages], who, { label: `the ${this.constructor.name} map`, sample: bad });
+        }
         cams.push(keep(cam));
       }
       return { cams, outputs, targetsUsed };
@@ -151,15 +198,20 @@ export abstract class BaseCAM {
     }
   }
 
-  private async combineLayers(input: Tensor, acts: Tensor[], grads: Tensor[] | null, targets: Target[], opts: ComputeOptions): Promise<Tensor> {
+  private async combineLayers(input: Tensor, acts: Tensor[], grads: Tensor[] | null, targets: Target[], opts: ComputeOptions, who: string): Promise<Tensor> {
+    const limits = resolveLimits(opts, who);
     const perLayer: Tensor[] = [];
     for (let i = 0; i < acts.length; i++) {
-      const ctx: LayerContext = { input, activations: acts[i], gradients: grads ? grads[i] : null, targets, layerIndex: i, eigenSmooth: opts.eigenSmooth ?? false };
+      const ctx: LayerContext = { input, activations: acts[i], gradients: grads ? grads[i] : null, targets, layerIndex: i, eigenSmooth: opts.eigenSmooth ?? false, limits };
       perLayer.push(await this.layerCam(ctx));
     }
     if (opts.raw) return perLayer[0];
+    const planned = resolveTargetSize(opts, input, perLayer);
+    const [h, w] = planned ?? perLayer[0].shape.slice(1);
+    const source = opts.targetSize ? `targetSize ${JSON.stringify(opts.targetSize)}` : planned ? 'the input size (targetSize omitted)' : 'the feature grid (targetSize omitted)';
+    checkMapWork({ batch: input.shape[0], layers: perLayer.length, extraMaps: (opts.numMaps ?? 1) - 1, height: h, width: w, source }, limits, who);
     return tidy(() => {
-      const size = resolveTargetSize(opts, input, perLayer);
+      const size = planned;
       const maps = perLayer.map((c) => scaleCam(relu(c), size));
       return aggregateLayers(maps, opts.aggregate ?? 'mean');
     });
@@ -203,14 +255,26 @@ export abstract class BaseCAM {
 
 function checkForwardOptions(opts: CamForwardOptions, who: string): void {
   if (opts === null || typeof opts !== 'object') throw new TypeError(`${who}.forward: expected an options object {inputTensor, targets, ...}`);
-  const x = opts.inputTensor;
-  if (!(x instanceof Tensor)) throw new TypeError(`${who}.forward: inputTensor must be a Tensor`);
-  if (x.rank !== 4) throw new Error(`${who}.forward: inputTensor must be N×C×H×W, got ${fmtShape(x.shape)}`);
+  checkCamInput(opts.inputTensor, `${who}.forward`);
+  resolveLimits(opts, `${who}.forward`);
   if (opts.targets != null && !Array.isArray(opts.targets)) throw new TypeError(`${who}.forward: targets must be an array (one per sample) or null`);
   if (opts.targetSize != null) checkTargetSize(opts.targetSize, who);
   if (opts.aggregate !== undefined && !['mean', 'max', 'product'].includes(opts.aggregate)) {
     throw new TypeError(`${who}.forward: aggregate must be 'mean', 'max' or 'product', got ${JSON.stringify(opts.aggregate)}`);
   }
+}
+
+/** An N×C×H×W tensor with at least one image and no empty axis. */
+export function checkCamInput(x: unknown, who: string): asserts x is Tensor {
+  if (!(x instanceof Tensor)) throw new TypeError(`${who}: inputTensor must be a Tensor`);
+  if (x.rank !== 4) throw new Error(`${who}: inputTensor must be N×C×H×W, got ${fmtShape(x.shape)}`);
+  if (x.shape[0] === 0) throw new Error(`${who}: inputTensor is an empty batch (shape ${fmtShape(x.shape)}); give at least one image`);
+  if (x.size === 0) throw new Error(`${who}: inputTensor has an empty axis (shape ${fmtShape(x.shape)}); every image needs at least one channel and one pixel`);
+}
+
+/** How many maps a computeCams call returns. */
+function mapCount(targetSetsOrFn: TargetSets, opts: ComputeOptions): number {
+  return typeof targetSetsOrFn === 'function' ? opts.numMaps ?? 1 : Math.max(1, targetSetsOrFn.length);
 }
 
 export function checkTargetSize(s: unknown, who: string): void {

@@ -77,6 +77,12 @@ export class ActivationsAndGradients {
     return gs.map((g, i) => this.reshape(g ?? raws[i].detach().mul(0)));
   }
 
+  /** The dotted name of target layer i in the model ('layer4', 'blocks.11.norm1'), for messages. */
+  layerName(i: number): string {
+    const layer = this.layers[i];
+    return this.model.namedModules().find(([, m]) => m === layer)?.[0] ?? layer.constructor.name;
+  }
+
   /** Forgets the last call's tensors (the graph goes with them). */
   clear(): void {
     this.raw = [];

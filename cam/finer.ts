@@ -6,12 +6,15 @@
 // its gradient into a map.
 //
 // Differences from the official code (Imageomics/Finer-CAM), on purpose: batches work (the official
-// forward only works for one image); targetIdx may differ per sample; a negative rank is an error; the
-// default output size is the feature grid as the official code, but the input size when the target
-// layers' grids differ (the official code would fail to stack them).
+// forward only works for one image); targetIdx may differ per sample; a rank below 1 is an error (rank 0
+// is the main class itself, which the official code accepts and answers with an all-zero map); NaN or
+// ±Inf logits are an error (the official code ranks them as main 0, references 1, 2, 3); the default
+// output size is the feature grid as the official code, but the input size when the target layers' grids
+// differ (the official code would fail to stack them).
 import { Tensor } from '../core/tensor';
 import { fmtShape } from '../core/shape';
-import { BaseCAM, checkTargetSize, type Aggregate, type CAMOptions } from './base';
+import { BaseCAM, checkCamInput, checkTargetSize, type Aggregate, type CAMOptions } from './base';
+import type { CamLimits } from './limits';
 import { GradCAM } from './methods/gradient';
 import { FinerWeightedTarget, type FinerObjective, type Target } from './targets';
 
@@ -26,7 +29,8 @@ export interface FinerMode {
   referenceCategoryRanks?: readonly number[];
 }
 
-export interface FinerForwardOptions extends FinerMode {
+/** maxOutputPixels and maxCamBytes (cam/limits.ts) bound the maps a call may allocate. */
+export interface FinerForwardOptions extends FinerMode, CamLimits {
   inputTensor: Tensor;
   targets?: readonly Target[] | null;
   targetSize?: [number, number] | null;
@@ -67,7 +71,13 @@ function checkRanks(ranks: unknown, who: string): number[] {
   if (!Array.isArray(ranks)) throw new TypeError(`${who}: referenceCategoryRanks must be an array of ranks, got ${String(ranks)}`);
   ranks.forEach((r, i) => {
     if (!Number.isInteger(r)) throw new TypeError(`${who}: referenceCategoryRanks[${i}] must be an integer, got ${String(r)}`);
-    if (r < 0) throw new RangeError(`${who}: referenceCategoryRanks[${i}] is ${r}; ranks must be ≥ 0 (rank 0 is the main category)`);
+    if (r < 1) {
+      throw new RangeError(
+        `${who}: referenceCategoryRanks[${i}] is ${r}, but ranks start at 1: the classes are ordered by how close their logit is ` +
+          'to the target logit, rank 0 is the main category itself (comparing a class with itself cancels all its evidence and ' +
+          'gives an all-zero map), rank 1 is the most similar other class, rank 2 the next',
+      );
+    }
   });
   return ranks as number[];
 }
@@ -101,6 +111,7 @@ export class FinerCAM {
     if (opts === null || typeof opts !== 'object') throw new TypeError(`${who}: expected an options object`);
     const x = opts.inputTensor;
     if (!(x instanceof Tensor) || x.rank !== 4) throw new Error(`${who}: inputTensor must be an N×C×H×W Tensor${x instanceof Tensor ? `, got ${fmtShape(x.shape)}` : ''}`);
+    checkCamInput(x, who);
     if (opts.targetSize != null) checkTargetSize(opts.targetSize, who);
     if (!Array.isArray(opts.modes) || opts.modes.length === 0) throw new TypeError(`${who}: modes must be a non-empty array`);
     const modes = opts.modes.map((m) => ({ alpha: checkAlpha(m.alpha ?? 1, who), ranks: checkRanks(m.referenceCategoryRanks ?? [1, 2, 3], who) }));
@@ -110,6 +121,8 @@ export class FinerCAM {
       const list = typeof targetIdx === 'number' ? [targetIdx] : targetIdx;
       if (!Array.isArray(list) && typeof targetIdx !== 'number') throw new TypeError(`${who}: targetIdx must be a class index or an array of them`);
       if (Array.isArray(targetIdx) && targetIdx.length !== N) throw new Error(`${who}: targetIdx has ${targetIdx.length} entries for a batch of ${N}`);
+      // checked before the forward pass: a fractional index is a caller's mistake, not a range question
+      for (const t of list as readonly number[]) if (!Number.isInteger(t)) throw new TypeError(`${who}: targetIdx must be an integer class index, got ${t}`);
     }
     const mains: number[][] = modes.map(() => []);
     const refs: number[][][] = modes.map(() => []);
@@ -117,6 +130,7 @@ export class FinerCAM {
       if (opts.targets != null) return modes.map(() => opts.targets!);
       if (outputs.rank !== 2) throw new Error(`${who}: automatic targets need N×K logits, got ${fmtShape(outputs.shape)}`);
       const K = outputs.shape[1];
+      if (K === 0) throw new Error(`${who}: the model returned no classes (logits ${fmtShape(outputs.shape)})`);
       const z = await outputs.data();
       const sets: Target[][] = modes.map(() => []);
       for (let n = 0; n < N; n++) {
@@ -127,7 +141,8 @@ export class FinerCAM {
           for (let c = 1; c < K; c++) if (row[c] > row[t]) t = c;
         } else {
           t = typeof targetIdx === 'number' ? targetIdx : targetIdx[n];
-          if (!Number.isInteger(t) || t < 0 || t >= K) throw new RangeError(`${who}: targetIdx ${t} is out of range for ${K} classes`);
+          if (!Number.isInteger(t)) throw new TypeError(`${who}: targetIdx must be an integer class index, got ${t}`);
+          if (t < 0 || t >= K) throw new RangeError(`${who}: targetIdx ${t} is out of range for ${K} classes`);
         }
         const order = rankBySimilarity(row, t);
         modes.forEach((m, i) => {
@@ -147,6 +162,10 @@ export class FinerCAM {
       aggregate: opts.aggregate,
       H: opts.H,
       W: opts.W,
+      maxOutputPixels: opts.maxOutputPixels,
+      maxCamBytes: opts.maxCamBytes,
+      numMaps: modes.length,
+      caller: who,
     });
     return { cams, outputs, mainCategories: mains, references: refs };
   }

@@ -17,7 +17,6 @@ export type { ReshapeTransform, GridInfo, VitReshapeOptions } from './reshape';
 export { firstComponentProjection } from './pca';
 export { preprocess, imageToTensor, resolveNorm, NORMALIZATIONS } from './preprocess';
 export type { PreprocessOptions, Preprocessed, Normalization, NormName } from './preprocess';
-export * from './image/index';
 export { ScoreCAM } from './methods/score';
 export { AblationCAM } from './methods/ablation';
 export type { ForwardFrom } from './methods/ablation';

@@ -1,12 +1,14 @@
 // The seed's preprocessing (generate_cams.py): RGB image → optional downscale so the longer side is at
 // most maxSize (PIL bicubic, sizes floored) → resize to the next multiple of the patch size on each side
 // (PIL bicubic: a slight stretch, not padding) → [0, 1] floats → per-channel (x − mean) / std.
-// CLIP's mean/std by default, as the seed; ImageNet's as the seed's linear-probe trainer.
+// There is no default mean/std: the right one belongs to the model (torchvision ResNets and the seed's
+// linear-probe trainer use ImageNet's, the seed's generate_cams.py uses CLIP's for its DINOv2 heads), and
+// a wrong one changes every score without an error, so callers must say which.
 import type { Tensor } from '../core/tensor';
 import { tensor } from '../core/ops/creation';
 import type { DeviceName } from '../core/device';
-import { resizeBicubicPil } from './image/resize';
-import type { RgbImage } from './image/types';
+import { resizeBicubicPil } from '../image/resize';
+import type { RgbImage } from '../image/types';
 
 export const NORMALIZATIONS = {
   clip: { mean: [0.48145466, 0.4578275, 0.40821073], std: [0.26862954, 0.26130258, 0.27577711] },
@@ -25,7 +27,11 @@ export interface PreprocessOptions {
   maxSize?: number;
   /** Sides are rounded up to multiples of this (DINOv2: 14). 1 disables rounding. */
   patchSize?: number;
-  norm?: NormName | Normalization;
+  /**
+   * Required: 'imagenet' for torchvision ResNets and heads trained as the seed's dino_train.py,
+   * 'clip' for the seed's generate_cams.py DINOv2 classifiers, or {mean, std} as the model was trained.
+   */
+  norm: NormName | Normalization;
   device?: DeviceName;
 }
 
@@ -39,15 +45,19 @@ export interface Preprocessed {
   height: number;
 }
 
-export function resolveNorm(norm: NormName | Normalization | undefined): Normalization {
-  if (norm === undefined) return NORMALIZATIONS.clip;
+const NORM_REQUIRED =
+  "preprocess: norm is required: 'imagenet' (torchvision ResNets, the seed's dino_train.py heads), 'clip' (the seed's generate_cams.py DINOv2 heads) or {mean, std}";
+
+export function resolveNorm(norm: NormName | Normalization): Normalization {
+  if (norm === undefined || norm === null) throw new TypeError(NORM_REQUIRED);
   if (typeof norm === 'string') {
-    const n = NORMALIZATIONS[norm as NormName];
+    const n = Object.hasOwn(NORMALIZATIONS, norm) ? NORMALIZATIONS[norm as NormName] : undefined;
     if (!n) throw new TypeError(`preprocess: norm must be 'clip', 'imagenet' or {mean, std}, got ${JSON.stringify(norm)}`);
     return n;
   }
-  if (!Array.isArray(norm.mean) || norm.mean.length !== 3 || !Array.isArray(norm.std) || norm.std.length !== 3 || norm.std.some((s) => !(s > 0))) {
-    throw new TypeError('preprocess: norm must have mean and std arrays of 3 numbers (std > 0)');
+  if (!Array.isArray(norm.mean) || norm.mean.length !== 3 || !Array.isArray(norm.std) || norm.std.length !== 3 ||
+    norm.mean.some((m) => typeof m !== 'number' || !Number.isFinite(m)) || norm.std.some((s) => typeof s !== 'number' || !(s > 0) || !Number.isFinite(s))) {
+    throw new TypeError('preprocess: norm must have mean and std arrays of 3 finite numbers (std > 0)');
   }
   return norm;
 }
@@ -68,10 +78,11 @@ export function imageToTensor(img: RgbImage, norm: Normalization, device?: Devic
   return tensor(out, [1, 3, H, W], { device });
 }
 
-export function preprocess(image: RgbImage, opts: PreprocessOptions = {}): Preprocessed {
+export function preprocess(image: RgbImage, opts: PreprocessOptions): Preprocessed {
   if (!image || !(image.data instanceof Uint8Array) || !(image.width > 0) || !(image.height > 0)) {
     throw new TypeError('preprocess: image must be {width, height, data: Uint8Array} RGB (see decodeImage)');
   }
+  if (!opts || opts.norm === undefined) throw new TypeError(NORM_REQUIRED);
   const maxSize = opts.maxSize ?? 1000;
   const patch = opts.patchSize ?? 14;
   if (!(maxSize > 0)) throw new RangeError(`preprocess: maxSize must be positive, got ${maxSize}`);

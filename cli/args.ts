@@ -54,12 +54,34 @@ export function parseArgs(argv: readonly string[], spec: Record<string, OptionSp
   return { positionals, options };
 }
 
+const HELP_COLUMN = 34;
+const HELP_WIDTH = 100;
+
+/** Words of `text` in lines of at most `width` characters (a longer word gets a line of its own). */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter((w) => w !== '')) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line || lines.length === 0) lines.push(line);
+  return lines;
+}
+
 export function helpText(command: string, summary: string, usage: string, spec: Record<string, OptionSpec>): string {
   const lines = [`finercam ${command} — ${summary}`, '', `usage: finercam ${command} ${usage}`, ''];
   for (const [name, s] of Object.entries(spec)) {
     const arg = s.kind === 'boolean' ? '' : s.kind === 'list' ? ' <a,b,...>' : s.choices ? ` <${s.choices.join('|')}>` : ` <${s.kind === 'number' ? 'n' : 'value'}>`;
     const def = s.default !== undefined && s.kind !== 'boolean' ? ` (default: ${Array.isArray(s.default) ? s.default.join(',') : s.default})` : '';
-    lines.push(`  --${name}${arg}`.padEnd(34) + s.help + def);
+    const left = `  --${name}${arg}`;
+    const text = wrap(s.help + def, HELP_WIDTH - HELP_COLUMN);
+    // a left column that reaches the help column gets a line of its own, so the two never run together
+    if (left.length >= HELP_COLUMN - 1) lines.push(left);
+    else lines.push(left.padEnd(HELP_COLUMN) + text.shift());
+    for (const t of text) lines.push(' '.repeat(HELP_COLUMN) + t);
   }
   return lines.join('\n');
 }

@@ -2,7 +2,7 @@
 // than the CPU backend for this work, so the CPU backend is chosen there.
 import * as F from '../index';
 
-export async function chooseBackend(requested?: 'cpu' | 'webgpu'): Promise<'cpu' | 'webgpu'> {
+export async function chooseBackend(requested?: 'cpu' | 'webgpu'): Promise<'cpu' | 'webgpu' | 'wasm'> {
   if (requested === 'cpu') return F.setDefaultDevice('cpu');
   if (requested === 'webgpu') return F.setDefaultDevice('webgpu');
   const info = await webgpuInfo();

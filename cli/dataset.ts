@@ -1,16 +1,25 @@
 // Datasets in the seed's layout: <root>/<class name>/<image>, optionally under train/, val/, valid/ or
-// test/ split folders, or a text file listing image paths. Output names are <class>_<stem>; when two
-// images would get the same name (the same stem in two splits, or two extensions), the first in sorted
-// path order keeps it and the others get __2, __3, ... appended.
+// test/ split folders, or a text file listing image paths (relative to the list's folder). Each image is
+// identified by its source path relative to the root; output names are <class>_<stem>, and when two
+// images would get the same name the first in sorted path order keeps it and the others get __2, __3, ...
+// appended. A rerun keeps the names its sidecars recorded (assignNames), so adding images never renames
+// the outputs of earlier ones.
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { basename, dirname, extname, join, relative, resolve } from 'node:path';
+import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { getCloseMatches } from './util/difflib';
 import { UsageError } from './args';
 
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.bmp'];
 
+/** finercam's own image outputs (explain's strips), which a scan must not take for dataset images. */
+export function isFinercamOutput(fileName: string): boolean {
+  return fileName.toLowerCase().endsWith('.finercam.png');
+}
+
 export interface DatasetImage {
   path: string;
+  /** The path relative to the dataset root with '/' separators: the image's identity in sidecars. */
+  source: string;
   /** Parent folder name (the class name as written on disk). */
   className: string;
   stem: string;
@@ -18,16 +27,37 @@ export interface DatasetImage {
   key: string;
 }
 
-async function walk(dir: string, out: string[]): Promise<void> {
+export interface Dataset {
+  /** The folder given, or the folder of the list file (its paths are relative to it). */
+  root: string;
+  images: DatasetImage[];
+}
+
+export interface ListOptions {
+  /** Folders that are never scanned (the command's own output folders when they lie in the dataset). */
+  exclude?: readonly string[];
+}
+
+async function walk(dir: string, out: string[], exclude: ReadonlySet<string>): Promise<void> {
   const entries = await readdir(dir, { withFileTypes: true });
   for (const e of entries) {
     const p = join(dir, e.name);
-    if (e.isDirectory()) await walk(p, out);
-    else if (IMAGE_EXTENSIONS.includes(extname(e.name).toLowerCase())) out.push(p);
+    if (e.isDirectory()) {
+      if (!exclude.has(resolve(p))) await walk(p, out, exclude);
+    } else if (IMAGE_EXTENSIONS.includes(extname(e.name).toLowerCase()) && !isFinercamOutput(e.name)) out.push(p);
   }
 }
 
-export async function listImages(source: string, command: string): Promise<DatasetImage[]> {
+/** Source path of `path` relative to `root`, '/'-separated on every platform. */
+export function sourceOf(root: string, path: string): string {
+  return relative(resolve(root), resolve(path)).split(sep).join('/');
+}
+
+export async function listImages(source: string, command: string, opts: ListOptions = {}): Promise<DatasetImage[]> {
+  return (await listDataset(source, command, opts)).images;
+}
+
+export async function listDataset(source: string, command: string, opts: ListOptions = {}): Promise<Dataset> {
   let info;
   try {
     info = await stat(source);
@@ -35,26 +65,80 @@ export async function listImages(source: string, command: string): Promise<Datas
     throw new UsageError(`${command}: --dataset '${source}' does not exist`);
   }
   let paths: string[] = [];
+  let root: string;
   if (info.isDirectory()) {
-    await walk(source, paths);
+    root = source;
+    await walk(source, paths, new Set((opts.exclude ?? []).map((d) => resolve(d))));
     paths.sort((a, b) => relative(source, a).localeCompare(relative(source, b), 'en'));
   } else {
-    const base = dirname(resolve(source));
-    paths = (await readFile(source, 'utf8'))
-      .split(/\r?\n/)
-      .map((l) => l.trim())
-      .filter((l) => l !== '' && !l.startsWith('#'))
-      .map((l) => resolve(base, l));
+    root = dirname(resolve(source));
+    paths = await readPathList(source, command);
   }
-  const used = new Map<string, number>();
-  return paths.map((p) => {
+  const images = paths.map((p) => {
     const className = basename(dirname(p));
     const stem = basename(p, extname(p));
-    const base = `${sanitize(className)}_${sanitize(stem)}`;
-    const n = (used.get(base) ?? 0) + 1;
-    used.set(base, n);
-    return { path: p, className, stem, key: n === 1 ? base : `${base}__${n}` };
+    return { path: p, source: sourceOf(root, p), className, stem, key: '' };
   });
+  return { root, images: assignNames(images, new Map()) };
+}
+
+/**
+ * Output names: an image whose source is in `recorded` (source → name, read from earlier sidecars)
+ * keeps that name; the others, in order, take <class>_<stem> or the next free __n suffix, never a
+ * recorded or `taken` name. With nothing recorded this is the sorted-path-order rule.
+ */
+export function assignNames(images: readonly DatasetImage[], recorded: ReadonlyMap<string, string>, taken: ReadonlySet<string> = new Set()): DatasetImage[] {
+  const used = new Set([...taken, ...recorded.values()]);
+  const out = images.map((img) => ({ ...img, key: recorded.get(img.source) ?? '' }));
+  for (const img of out) {
+    if (img.key) continue;
+    const base = `${sanitize(img.className)}_${sanitize(img.stem)}`;
+    let key = base;
+    for (let n = 2; used.has(key); n++) key = `${base}__${n}`;
+    used.add(key);
+    img.key = key;
+  }
+  return out;
+}
+
+const shortLine = (l: string) => JSON.stringify(l.length > 80 ? `${l.slice(0, 77)}...` : l);
+
+/**
+ * A list file: UTF-8 text, one image path per line (blank lines and '#' comments ignored), each naming
+ * an existing file. Anything else — an image given by mistake, a missing path — is a usage error that
+ * names the first bad line.
+ */
+async function readPathList(file: string, command: string): Promise<string[]> {
+  const bytes = new Uint8Array(await readFile(file));
+  const base = dirname(resolve(file));
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  const what = `${command}: --dataset '${file}' must be a folder (<class>/<image>) or a text file with one image path per line`;
+  const paths: string[] = [];
+  let start = 0;
+  for (let n = 1; start <= bytes.length; n++) {
+    let end = bytes.indexOf(0x0a, start);
+    if (end < 0) end = bytes.length;
+    const raw = bytes.subarray(start, end);
+    start = end + 1;
+    if (raw.includes(0)) throw new UsageError(`${what}; line ${n} holds a NUL byte (is it an image or other binary file?)`);
+    let line: string;
+    try {
+      line = decoder.decode(raw).trim(); // the decoder drops a byte-order mark
+    } catch {
+      throw new UsageError(`${what}; line ${n} is not valid UTF-8 text (is it an image or other binary file?)`);
+    }
+    if (line === '' || line.startsWith('#')) continue;
+    const p = resolve(base, line);
+    let st;
+    try {
+      st = await stat(p);
+    } catch {
+      throw new UsageError(`${what}; line ${n}: ${shortLine(line)} does not exist (paths are relative to the list's folder)`);
+    }
+    if (!st.isFile()) throw new UsageError(`${what}; line ${n}: ${shortLine(line)} is not a file`);
+    paths.push(p);
+  }
+  return paths;
 }
 
 /** File-name-safe version of a name (path separators and control characters replaced). */

@@ -1,6 +1,7 @@
 // Reading and writing images for the CLI (decoders are the library's pure-TypeScript ones).
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import * as F from '../index';
+import { writeFileAtomic } from './util/atomic-write';
 import type { RgbImage } from './util/canvas';
 
 export async function readImage(path: string): Promise<RgbImage> {
@@ -9,7 +10,7 @@ export async function readImage(path: string): Promise<RgbImage> {
 }
 
 export async function writePng(path: string, img: RgbImage): Promise<void> {
-  await writeFile(path, F.encodePng(img));
+  await writeFileAtomic(path, F.encodePng(img));
 }
 
 /** A CAM (h×w floats in [0, 1]) resized to width×height with OpenCV's INTER_LINEAR, as the seed saves it. */

@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 // The `finercam` command line. Exit codes: 0 when everything succeeded, 1 when some items failed (after
 // finishing the rest), 2 for usage errors (one line on stderr).
 import { UsageError, helpText, type OptionSpec } from './args';
@@ -7,6 +6,7 @@ import { explain, EXPLAIN_OPTIONS } from './commands/explain';
 import { visualize, VISUALIZE_OPTIONS } from './commands/visualize';
 import { trainProbe, TRAIN_PROBE_OPTIONS } from './commands/train-probe';
 import { demo, DEMO_OPTIONS } from './commands/demo';
+import { packageVersion } from './version';
 
 interface Command {
   run: (argv: string[]) => Promise<number>;
@@ -29,9 +29,12 @@ function usage(): string {
     '',
     ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`),
     '',
-    "'finercam help <command>' lists a command's options.",
+    "'finercam help <command>' lists a command's options; 'finercam --version' prints the version.",
   ].join('\n');
 }
+
+const command = (name: string): Command | undefined => (Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined);
+const unknown = (name: string) => `finercam: unknown command '${name}' (commands: ${Object.keys(COMMANDS).join(', ')}, help, version)`;
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -39,14 +42,26 @@ export async function main(argv: string[]): Promise<number> {
     console.log(usage());
     return cmd ? 0 : 2;
   }
-  if (cmd === 'help') {
-    const c = rest[0] ? COMMANDS[rest[0]] : undefined;
-    console.log(c ? helpText(rest[0], c.summary, c.usage, c.options) : usage());
+  if (cmd === '--version' || cmd === '-V' || cmd === 'version') {
+    console.log(`finercam ${await packageVersion()}`);
     return 0;
   }
-  const c = COMMANDS[cmd];
+  if (cmd === 'help') {
+    if (!rest[0]) {
+      console.log(usage());
+      return 0;
+    }
+    const c = command(rest[0]);
+    if (!c) {
+      console.error(unknown(rest[0]));
+      return 2;
+    }
+    console.log(helpText(rest[0], c.summary, c.usage, c.options));
+    return 0;
+  }
+  const c = command(cmd);
   if (!c) {
-    console.error(`finercam: unknown command '${cmd}' (commands: ${Object.keys(COMMANDS).join(', ')})`);
+    console.error(unknown(cmd));
     return 2;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
@@ -63,16 +78,4 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`finercam ${cmd}: ${(e as Error).stack ?? String(e)}`);
     return 1;
   }
-}
-
-// Run when executed directly (node dist/cli.js ...), not when imported by tests.
-const invoked = typeof process !== 'undefined' && process.argv[1] && /cli(\.js|\.mjs|[\\/]main\.ts)$/.test(process.argv[1]);
-if (invoked) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (e) => {
-      console.error(e);
-      process.exit(1);
-    },
-  );
 }

@@ -13,8 +13,10 @@ export interface LoadedModel {
   reshapeTransform: F.ReshapeTransform | null;
   /** Sides of the input are rounded to multiples of this (ViT patch size; 1 for ResNets). */
   patchSize: number;
-  /** Normalisation stored with a trained classifier (train-probe writes it), if any. */
-  norm: F.Normalization | null;
+  /** The mean/std inputs are normalised with: stored with the classifier, else the model family's (cli/norm.ts). */
+  norm: F.Normalization;
+  /** Where `norm` comes from, for the log line and generate's sidecar. */
+  normSource: string;
   describe: string;
   /** Class names stored with a trained classifier (train-probe writes them), if any. */
   classNames?: string[] | null;
@@ -62,31 +64,41 @@ async function modelOptionsFromJson(path: string, command: string): Promise<{ ki
 }
 
 /** Builds the model named by --model and loads --weights (and --classifier). */
-export async function loadModel(opts: { model: string; weights?: string; classifier?: string; targetLayer?: string }, command: string): Promise<LoadedModel> {
+export async function loadModel(
+  opts: { model: string; weights?: string; classifier?: string; targetLayer?: string; randomWeights?: boolean },
+  command: string,
+): Promise<LoadedModel> {
   let kind: 'vit' | 'resnet';
-  let vit: F.VisionTransformer | null = null;
+  let makeVit: (() => F.VisionTransformer) | null = null;
   let resnetOpts: F.ResNetOptions | null = null;
-  if (VIT_PRESETS[opts.model]) {
+  if (Object.hasOwn(VIT_PRESETS, opts.model)) {
     kind = 'vit';
-    vit = VIT_PRESETS[opts.model]();
-  } else if (RESNET_PRESETS[opts.model]) {
+    makeVit = VIT_PRESETS[opts.model];
+  } else if (Object.hasOwn(RESNET_PRESETS, opts.model)) {
     kind = 'resnet';
     resnetOpts = { ...RESNET_PRESETS[opts.model] };
   } else if (opts.model.endsWith('.json')) {
     const j = await modelOptionsFromJson(opts.model, command);
     kind = j.kind;
     if (kind === 'vit') {
+      // built at once: bad options are the first thing to report
+      let built: F.VisionTransformer;
       try {
-        vit = F.visionTransformer({ ...(j.options as F.VisionTransformerOptions), numClasses: 0 });
+        built = F.visionTransformer({ ...(j.options as F.VisionTransformerOptions), numClasses: 0 });
       } catch (e) {
         throw new UsageError(`${command}: --model '${opts.model}': ${(e as Error).message}`);
       }
+      makeVit = () => built;
     } else resnetOpts = j.options as unknown as F.ResNetOptions;
   } else {
     throw new UsageError(`${command}: unknown --model '${opts.model}'; use a preset (${PRESET_NAMES.join(', ')}) or an options .json file`);
   }
+  // randomWeights undefined: the caller warns itself (train-probe); false: random weights are refused
+  if (!opts.weights && opts.randomWeights === false) {
+    throw new UsageError(`${command}: --model '${opts.model}' needs --weights <file> (without them it would explain random weights; add --random-weights to do that on purpose)`);
+  }
+  const vit = makeVit ? makeVit() : null;
   const weights = opts.weights ? await readWeights(opts.weights, '--weights', command) : null;
-  let norm: F.Normalization | null = null;
   if (kind === 'resnet') {
     const fc = weights?.dict['fc.weight'];
     const numClasses = fc ? fc.shape[0] : resnetOpts!.numClasses ?? 1000;
@@ -97,16 +109,22 @@ export async function loadModel(opts: { model: string; weights?: string; classif
       throw new UsageError(`${command}: --model '${opts.model}': ${(e as Error).message}`);
     }
     if (weights) loadInto(model, weights.dict, '--weights', command);
-    norm = parseNorm(weights?.metadata);
+    const stored = parseNorm(weights?.metadata);
     const layer = opts.targetLayer ?? 'layer4';
     checkLayer(model, layer, command);
-    return { model: model.eval(), kind, numClasses, targetLayer: layer, reshapeTransform: null, patchSize: 1, norm, describe: `${opts.model} (${numClasses} classes)`, classNames: parseClasses(weights?.metadata) };
+    return {
+      model: model.eval(), kind, numClasses, targetLayer: layer, reshapeTransform: null, patchSize: 1,
+      norm: stored ?? F.NORMALIZATIONS.imagenet,
+      normSource: stored ? "stored in --weights' metadata" : 'ResNet: torchvision models are trained with ImageNet\'s mean/std',
+      describe: `${opts.model} (${numClasses} classes)`, classNames: parseClasses(weights?.metadata),
+    };
   }
   if (weights) loadInto(vit!, weights.dict, '--weights', command);
   let model: F.Module = vit!;
   let numClasses = vit!.embedDim;
   let prefix = '';
   let storedClasses: string[] | null = null;
+  let stored: F.Normalization | null = null;
   if (opts.classifier) {
     const cls = await readWeights(opts.classifier, '--classifier', command);
     const w = cls.dict['weight'] ?? cls.dict['classifier.weight'];
@@ -122,14 +140,17 @@ export async function loadModel(opts: { model: string; weights?: string; classif
     model = probe;
     numClasses = w.shape[0];
     prefix = 'backbone.';
-    norm = parseNorm(cls.metadata);
+    stored = parseNorm(cls.metadata);
     storedClasses = parseClasses(cls.metadata);
   }
   const layer = opts.targetLayer ?? `${prefix}blocks.-1.norm1`;
   checkLayer(model, layer, command);
   return {
     model: model.eval(), kind: 'vit', numClasses, targetLayer: layer, reshapeTransform: F.vitReshapeTransform({ prefixTokens: vit!.numPrefixTokens }),
-    patchSize: vit!.patchSize, norm, describe: `${opts.model}${opts.classifier ? ` + linear probe (${numClasses} classes)` : ' (no classifier: explains feature dimensions)'}`,
+    patchSize: vit!.patchSize,
+    norm: stored ?? F.NORMALIZATIONS.clip,
+    normSource: stored ? "stored with --classifier" : "ViT/DINOv2 without a stored one: CLIP's, as the seed's generate_cams.py",
+    describe: `${opts.model}${opts.classifier ? ` + linear probe (${numClasses} classes)` : ' (no classifier: explains feature dimensions)'}`,
     classNames: storedClasses,
   };
 }

@@ -7,9 +7,10 @@ export class Progress {
   private lastPlain = 0;
   constructor(private readonly total: number, private readonly label: string, private readonly out: NodeJS.WriteStream = process.stderr) {}
 
-  tick(ok: boolean, item: string): void {
-    this.done++;
-    if (!ok) this.failed++;
+  /** `count` items finished (a batch counts its images, so the total is in the units the user knows). */
+  tick(ok: boolean, item: string, count = 1): void {
+    this.done += count;
+    if (!ok) this.failed += count;
     const elapsed = (Date.now() - this.start) / 1000;
     const rate = this.done / Math.max(elapsed, 1e-3);
     const eta = (this.total - this.done) / Math.max(rate, 1e-9);
@@ -20,7 +21,7 @@ export class Progress {
       const line = `${this.label} [${bar}] ${this.done}/${this.total} ${rate.toFixed(2)}/s ETA ${fmtTime(eta)}${this.failed ? ` (${this.failed} failed)` : ''} ${item}`;
       this.out.write(`\r${line.slice(0, (this.out.columns || 100) - 1).padEnd((this.out.columns || 100) - 1)}`);
       if (this.done === this.total) this.out.write('\n');
-    } else if (this.done === this.total || Date.now() - this.lastPlain > 2000 || this.done === 1) {
+    } else if (this.done === this.total || Date.now() - this.lastPlain > 2000 || this.done === count) {
       this.lastPlain = Date.now();
       this.out.write(`${this.label}: ${this.done}/${this.total} (${rate.toFixed(2)}/s, ETA ${fmtTime(eta)})${this.failed ? `, ${this.failed} failed` : ''}\n`);
     }

@@ -7,8 +7,10 @@
 // contiguous. Kernels are synchronous from the caller's point of view: the WebGPU backend enqueues work
 // and returns a storage at once; only `read` waits.
 //
-// Gradients are not a backend concern: backward rules are written with front-end ops (core/ops/*), so a
-// backend that implements these kernels gets autograd for free.
+// Gradient rules live in the front end (core/ops/*) and are written with front-end ops, so most of autograd
+// comes with the forward kernels. The contract still names the gradient kernels that have no efficient
+// composition from the others (conv2d's input and weight gradients, max-pool's scatter, scatterAdd): every
+// backend must implement those too.
 import type { DType, TypedArray } from './dtype';
 
 export interface Storage {
@@ -69,7 +71,7 @@ export interface Pool2dParams {
 }
 
 export interface Backend {
-  readonly name: 'cpu' | 'webgpu';
+  readonly name: 'cpu' | 'webgpu' | 'wasm';
 
   // ---- memory ----
   /** Storage of `size` elements initialised to `value`. */
@@ -78,6 +80,9 @@ export interface Backend {
   upload(data: TypedArray): Storage;
   /** The view's elements in row-major order of its shape. */
   read(view: View): Promise<TypedArray>;
+  /** Capability of backends whose storages live in host memory (cpu, wasm): the view's elements, row-major,
+   *  read synchronously (ops use it to validate index values up front). Absent on device backends. */
+  readSync?(view: View): TypedArray;
   /** Frees the storage (called once its last view is released). */
   release(storage: Storage): void;
 

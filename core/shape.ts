@@ -94,3 +94,17 @@ export function pair(v: number | readonly number[], argName: string, min: number
   }
   return [p[0], p[1]];
 }
+
+/** Output length of a convolution along one axis (torch's formula). */
+export function convOutputSize(size: number, k: number, stride: number, pad: number, dil: number): number {
+  return Math.floor((size + 2 * pad - dil * (k - 1) - 1) / stride) + 1;
+}
+
+/** Output length of a pooling window along one axis, with torch's ceil_mode rule. */
+export function poolOutputSize(size: number, k: number, stride: number, pad: number, dil: number, ceil: boolean): number {
+  const span = size + 2 * pad - dil * (k - 1) - 1;
+  let out = Math.floor((ceil ? span + stride - 1 : span) / stride) + 1;
+  // A window must start inside the input or the left padding.
+  if (ceil && (out - 1) * stride >= size + pad) out--;
+  return out;
+}

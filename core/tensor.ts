@@ -86,7 +86,7 @@ export class Tensor implements View {
     return this._ref.storage.backend;
   }
 
-  get device(): 'cpu' | 'webgpu' {
+  get device(): 'cpu' | 'webgpu' | 'wasm' {
     return this._ref.storage.backend.name;
   }
 

@@ -18,8 +18,12 @@
 import type { Tensor } from '../core/tensor';
 import { concat } from '../core/ops/indexing';
 
-export function isHfDinov2StateDict(dict: Record<string, unknown>): boolean {
-  return Object.keys(dict).some((k) => /^(dinov2\.)?embeddings\.(cls_token|patch_embeddings)/.test(k));
+function keysOf(dict: Record<string, unknown> | Map<string, unknown>): string[] {
+  return dict instanceof Map ? [...dict.keys()] : Object.keys(dict);
+}
+
+export function isHfDinov2StateDict(dict: Record<string, unknown> | Map<string, unknown>): boolean {
+  return keysOf(dict).some((k) => /^(dinov2\.)?embeddings\.(cls_token|patch_embeddings)/.test(k));
 }
 
 const SIMPLE: [RegExp, string][] = [
@@ -38,10 +42,12 @@ const SIMPLE: [RegExp, string][] = [
 ];
 
 /** Renames a Hugging Face Dinov2Model state dict to DINOv2 names; unknown keys are kept unchanged. */
-export function fromHfDinov2(dict: Record<string, Tensor>): Record<string, Tensor> {
-  const out: Record<string, Tensor> = {};
+export function fromHfDinov2(dict: Record<string, Tensor> | Map<string, Tensor>): Record<string, Tensor> {
+  // Keys come from files: a null-prototype object keeps a key such as '__proto__' an ordinary entry.
+  const out: Record<string, Tensor> = Object.create(null);
   const qkv = new Map<string, Partial<Record<'query' | 'key' | 'value', Tensor>>>();
-  for (const [key0, t] of Object.entries(dict)) {
+  const entries = dict instanceof Map ? [...dict] : Object.keys(dict).map((k): [string, Tensor] => [k, Object.getOwnPropertyDescriptor(dict, k)!.value]);
+  for (const [key0, t] of entries) {
     const key = key0.startsWith('dinov2.') ? key0.slice('dinov2.'.length) : key0;
     const m = /^encoder\.layer\.(\d+)\.attention\.attention\.(query|key|value)\.(weight|bias)$/.exec(key);
     if (m) {

@@ -3,10 +3,12 @@
 // generated test set, explains test images with Baseline / Finer-Default / Finer-Compare, writes the PNG
 // strips and prints the evaluation table (RD@5% and the share of the map on the true discriminative part).
 // With --train it first trains the model from scratch and writes the weights (then evaluates them).
-import { resolve } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { extname, resolve } from 'node:path';
 import { flag, num, parseArgs, str, UsageError, type OptionSpec } from '../args';
 import { chooseBackend } from '../backend-choice';
-import { loadDemoModel, demoWeightsPath, saveDemoWeights } from '../demo/model';
+import { loadDemoModel, demoWeightsPath, saveDemoWeights, type DemoModel } from '../demo/model';
+import { checkOutputDir, checkOutputFile } from '../util/output-path';
 import { DEFAULT_TRAIN_OPTIONS, trainDemoModel } from '../demo/train';
 import { evaluateDemo, formatTable } from '../demo/evaluate';
 
@@ -26,6 +28,22 @@ function positiveInt(v: number | undefined, name: string, min = 1): number {
   return v;
 }
 
+/** --weights to read: an existing finercam demo weights file, checked before anything runs. */
+async function readableDemoWeights(path: string): Promise<DemoModel> {
+  let info;
+  try {
+    info = await stat(path);
+  } catch {
+    throw new UsageError(`demo: --weights '${path}' does not exist`);
+  }
+  if (!info.isFile()) throw new UsageError(`demo: --weights '${path}' is not a file`);
+  try {
+    return await loadDemoModel(path);
+  } catch (e) {
+    throw new UsageError(`demo: --weights '${path}' is not a finercam demo weights file (a .safetensors written by 'finercam demo --train'): ${(e as Error).message}`);
+  }
+}
+
 export async function demo(argv: string[]): Promise<number> {
   const p = parseArgs(argv, DEMO_OPTIONS, 'demo');
   if (p.positionals.length) throw new UsageError(`demo: unexpected argument '${p.positionals[0]}'`);
@@ -34,11 +52,22 @@ export async function demo(argv: string[]): Promise<number> {
   const epochs = positiveInt(num(p, 'epochs'), 'epochs');
   const seed = num(p, 'seed')!;
   if (!Number.isInteger(seed)) throw new UsageError(`demo: --seed must be an integer, got ${seed}`);
+  const train = flag(p, 'train');
+  for (const o of ['epochs', 'seed']) {
+    if (!train && argv.some((a) => a === `--${o}` || a.startsWith(`--${o}=`))) throw new UsageError(`demo: --${o} only applies with --train`);
+  }
   const out = resolve(str(p, 'out')!);
+  await checkOutputDir(out, 'out', 'demo');
   const weights = str(p, 'weights') ? resolve(str(p, 'weights')!) : undefined;
+  if (train && weights) {
+    if (extname(weights).toLowerCase() !== '.safetensors') throw new UsageError(`demo: --weights must be a .safetensors file to write, got '${str(p, 'weights')}'`);
+    await checkOutputFile(weights, 'weights', 'demo');
+  }
+  // read (and so checked) before any work: a wrong file is a usage error, not a stack trace later
+  let dm = !train && weights ? await readableDemoWeights(weights) : null;
   const device = await chooseBackend(str(p, 'backend') as 'cpu' | 'webgpu' | undefined);
 
-  if (flag(p, 'train')) {
+  if (train) {
     const target = weights ?? demoWeightsPath();
     const { model, meta } = await trainDemoModel({ epochs, seed });
     const bytes = await saveDemoWeights(model, meta, target);
@@ -46,7 +75,7 @@ export async function demo(argv: string[]): Promise<number> {
   }
 
   const t0 = Date.now();
-  const dm = await loadDemoModel(weights);
+  dm ??= await loadDemoModel(weights);
   if (device !== 'cpu') await dm.loaded.model.to(device);
   console.log(`model: ${dm.loaded.describe}, target layer ${dm.loaded.targetLayer}, trained with seed ${dm.meta.seed} (${dm.path})`);
   const r = await evaluateDemo(dm, { evalSize, count, outDir: out, device, progress: true });

@@ -1,97 +1,164 @@
 // finercam explain <image>: one image → the three modes' strip as a PNG and the categories printed. With
-// no --model it uses the built-in demo model, so a person can try the tool at once.
-import { mkdir } from 'node:fs/promises';
-import { basename, dirname, extname, join } from 'node:path';
+// no --model it uses the built-in demo model, so a person can try the tool at once. Every option, the
+// image and the output path are checked before a model is loaded or a file written.
+import { mkdir, stat } from 'node:fs/promises';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import * as F from '../../index';
-import { list, num, parseArgs, str, UsageError, type OptionSpec } from '../args';
+import { flag, list, num, parseArgs, str, UsageError, type OptionSpec, type Parsed } from '../args';
 import { loadClassNames } from '../dataset';
 import { loadModel, type LoadedModel } from '../model-spec';
 import { MODES, type ModeSpec } from '../modes';
 import { readImage, resizeCam, writePng } from '../image-io';
 import { overlayCam } from '../overlay';
 import { composeStrip } from '../util/strip';
+import { checkOutputFile } from '../util/output-path';
 import { chooseBackend } from '../backend-choice';
+import { chooseNorm, describeNorm, NORM_HELP, parseNormOption } from '../norm';
 import { METHODS } from './generate';
 import { loadDemoModel } from '../demo/model';
 
+const CMD = 'explain';
+
 export const EXPLAIN_OPTIONS: Record<string, OptionSpec> = {
   model: { kind: 'string', help: 'preset or options .json (default: the built-in demo model)' },
-  weights: { kind: 'string', help: 'backbone state dict (.safetensors or .pth)' },
-  classifier: { kind: 'string', help: 'linear head file (ViT backbones)' },
-  classes: { kind: 'string', help: 'class names: JSON array or one per line' },
-  'target-layer': { kind: 'string', help: 'dotted layer name' },
+  weights: { kind: 'string', help: 'backbone state dict (.safetensors or .pth); needs --model' },
+  'random-weights': { kind: 'boolean', help: 'run --model without --weights on its random initialisation (for trying things out)' },
+  classifier: { kind: 'string', help: 'linear head file (ViT backbones); needs --model' },
+  classes: { kind: 'string', help: 'class names: JSON array or one per line, as many as the model has outputs' },
+  'target-layer': { kind: 'string', help: 'dotted layer name; needs --model' },
   method: { kind: 'string', help: 'base CAM method', default: 'gradcam', choices: Object.keys(METHODS) },
   alpha: { kind: 'number', help: 'α of the Finer modes', default: 1 },
   ranks: { kind: 'list', help: 'reference ranks of Finer-Default', default: ['1', '2', '3'] },
   target: { kind: 'number', help: 'class to explain (default: the top class)' },
-  'max-size': { kind: 'number', help: 'longer image side limit', default: 1000 },
-  norm: { kind: 'string', help: 'input normalisation', choices: ['clip', 'imagenet'] },
-  out: { kind: 'string', help: 'output PNG (default: <image>.finercam.png next to the image)' },
+  'max-size': { kind: 'number', help: 'longer image side limit in pixels', default: 1000 },
+  norm: { kind: 'string', help: NORM_HELP },
+  out: { kind: 'string', help: 'output PNG, or a folder to write <image name>.finercam.png into (default: <image name>.finercam.png in the current folder)' },
   backend: { kind: 'string', help: 'compute backend', choices: ['cpu', 'webgpu'] },
 };
 
+function positiveInt(p: Parsed, name: string): number {
+  const v = num(p, name)!;
+  if (!Number.isInteger(v) || v < 1) throw new UsageError(`${CMD}: --${name} must be a positive integer, got ${v}`);
+  return v;
+}
+
+async function isDir(p: string): Promise<boolean> {
+  try {
+    return (await stat(p)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Where the PNG goes: --out as a file, or into --out when it is a folder (existing, or written with a
+ * trailing slash), else the current folder — never beside the image, where a later dataset scan would
+ * find it.
+ */
+async function outputPath(given: string | undefined, imagePath: string): Promise<string> {
+  const name = `${basename(imagePath, extname(imagePath))}.finercam.png`;
+  let out: string;
+  if (given === undefined) out = name;
+  else if (/[\\/]$/.test(given) || (await isDir(given))) out = join(given, name);
+  else {
+    if (extname(given).toLowerCase() !== '.png') throw new UsageError(`${CMD}: --out must be a .png file or a folder, got '${given}'`);
+    out = given;
+  }
+  if (resolve(out) === resolve(imagePath)) throw new UsageError(`${CMD}: --out '${out}' is the input image; choose another file`);
+  await checkOutputFile(out, 'out', CMD);
+  return out;
+}
+
 export async function explain(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, EXPLAIN_OPTIONS, 'explain');
-  if (p.positionals.length !== 1) throw new UsageError('explain: give exactly one image path');
+  const p = parseArgs(argv, EXPLAIN_OPTIONS, CMD);
+  if (p.positionals.length !== 1) throw new UsageError(`${CMD}: give exactly one image path`);
   const imagePath = p.positionals[0];
+  const modelName = str(p, 'model');
+  if (!modelName) {
+    // without --model the demo model runs; these would be silently ignored
+    for (const o of ['weights', 'classifier', 'target-layer', 'random-weights']) {
+      if (p.options[o] !== undefined) throw new UsageError(`${CMD}: --${o} needs --model (without --model, explain uses the built-in demo model)`);
+    }
+  }
+  const maxSize = positiveInt(p, 'max-size');
+  const alpha = num(p, 'alpha')!;
+  const ranks = list(p, 'ranks')!.map((r) => {
+    const n = Number(r);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`${CMD}: --ranks must be positive integers, got '${r}'`);
+    return n;
+  });
+  if (ranks.length === 0) throw new UsageError(`${CMD}: --ranks needs at least one rank`);
+  const target = num(p, 'target');
+  if (target !== undefined && (!Number.isInteger(target) || target < 0)) throw new UsageError(`${CMD}: --target must be a class index (an integer ≥ 0), got ${target}`);
+  const normOverride = parseNormOption(str(p, 'norm'), CMD);
+  const out = await outputPath(str(p, 'out'), imagePath);
+  let rgb;
+  try {
+    rgb = await readImage(imagePath);
+  } catch (e) {
+    throw new UsageError(`${CMD}: cannot read '${imagePath}': ${(e as Error).message}`);
+  }
+  const givenClasses = str(p, 'classes') ? await loadClassNames(str(p, 'classes')!, CMD) : null;
+
   const device = await chooseBackend(str(p, 'backend') as 'cpu' | 'webgpu' | undefined);
   let lm: LoadedModel;
   let classNames: string[] | null = null;
-  if (str(p, 'model')) {
-    lm = await loadModel({ model: str(p, 'model')!, weights: str(p, 'weights'), classifier: str(p, 'classifier'), targetLayer: str(p, 'target-layer') }, 'explain');
+  if (modelName) {
+    lm = await loadModel({ model: modelName, weights: str(p, 'weights'), classifier: str(p, 'classifier'), targetLayer: str(p, 'target-layer'), randomWeights: flag(p, 'random-weights') }, CMD);
   } else {
     const demo = await loadDemoModel();
     lm = demo.loaded;
     classNames = demo.classNames;
   }
   if (lm.classNames) classNames = lm.classNames;
-  if (str(p, 'classes')) classNames = await loadClassNames(str(p, 'classes')!, 'explain');
+  if (givenClasses) {
+    if (givenClasses.length !== lm.numClasses) {
+      throw new UsageError(`${CMD}: --classes lists ${givenClasses.length} names but the model has ${lm.numClasses} outputs`);
+    }
+    classNames = givenClasses;
+  }
+  if (target !== undefined && target >= lm.numClasses) {
+    throw new UsageError(`${CMD}: --target must be a class index in 0..${lm.numClasses - 1}, got ${target}`);
+  }
+  const norm = chooseNorm(normOverride, lm);
+  console.error(`${CMD}: model ${lm.describe}, layer ${lm.targetLayer}, norm ${describeNorm(norm)}, backend ${device}`);
   if (device !== 'cpu') await lm.model.to(device);
-  const ranks = list(p, 'ranks')!.map((r) => {
-    const n = Number(r);
-    if (!Number.isInteger(n) || n < 1) throw new UsageError(`explain: --ranks must be positive integers, got '${r}'`);
-    return n;
-  });
-  const alpha = num(p, 'alpha')!;
   const modes: ModeSpec[] = [
     { ...MODES[0] },
     { ...MODES[1], alpha, referenceCategoryRanks: ranks },
     { ...MODES[2], alpha },
   ];
-  let rgb;
-  try {
-    rgb = await readImage(imagePath);
-  } catch (e) {
-    throw new UsageError(`explain: cannot read '${imagePath}': ${(e as Error).message}`);
-  }
-  const norm = str(p, 'norm') ? F.resolveNorm(str(p, 'norm') as F.NormName) : lm.norm ?? F.NORMALIZATIONS.clip;
-  const pre = F.preprocess(rgb, { maxSize: num(p, 'max-size'), patchSize: lm.patchSize, norm, device });
-  const target = num(p, 'target');
-  if (target !== undefined && (!Number.isInteger(target) || target < 0 || target >= lm.numClasses)) {
-    throw new UsageError(`explain: --target must be a class index in 0..${lm.numClasses - 1}, got ${target}`);
-  }
+  const pre = F.preprocess(rgb, { maxSize, patchSize: lm.patchSize, norm: norm.norm, device });
   const cam = new F.FinerCAM({ model: lm.model, targetLayers: [lm.targetLayer], reshapeTransform: lm.reshapeTransform, baseMethod: METHODS[str(p, 'method')!] });
-  const r = await cam.forwardModes({
-    inputTensor: pre.tensor, targetIdx: target ?? null,
-    H: lm.kind === 'vit' ? pre.gridH : undefined, W: lm.kind === 'vit' ? pre.gridW : undefined,
-    modes: modes.map((m) => ({ alpha: m.alpha, referenceCategoryRanks: m.referenceCategoryRanks })),
-  });
-  const name = (k: number) => (classNames && classNames[k] !== undefined ? `${classNames[k]} (${k})` : String(k));
-  const probs = await F.softmax(r.outputs, 1).data();
-  const tiles = [rgb];
-  const labels = ['Original'];
-  for (let i = 0; i < modes.length; i++) {
-    const c = r.cams[i];
-    const full = resizeCam((await c.data()) as Float32Array, c.shape[1], c.shape[2], rgb.width, rgb.height);
-    tiles.push(overlayCam(rgb, full));
-    labels.push(modes[i].label);
-    const main = r.mainCategories[i][0];
-    console.log(`${modes[i].label.padEnd(14)} main ${name(main)} p=${probs[main].toFixed(3)}  references ${r.references[i][0].map(name).join(', ') || '(none)'}  α=${modes[i].alpha}`);
+  try {
+    const r = await cam.forwardModes({
+      inputTensor: pre.tensor, targetIdx: target ?? null,
+      H: lm.kind === 'vit' ? pre.gridH : undefined, W: lm.kind === 'vit' ? pre.gridW : undefined,
+      modes: modes.map((m) => ({ alpha: m.alpha, referenceCategoryRanks: m.referenceCategoryRanks })),
+    });
+    const name = (k: number) => (classNames && classNames[k] !== undefined ? `${classNames[k]} (${k})` : String(k));
+    const short = (k: number) => (classNames && classNames[k] !== undefined ? classNames[k] : `class ${k}`);
+    const probs = await F.softmax(r.outputs, 1).data();
+    const main0 = r.mainCategories[0][0];
+    const tiles = [rgb];
+    const labels = [`Original\n${short(main0)}\np = ${probs[main0].toFixed(3)}`];
+    for (let i = 0; i < modes.length; i++) {
+      const c = r.cams[i];
+      const full = resizeCam((await c.data()) as Float32Array, c.shape[1], c.shape[2], rgb.width, rgb.height);
+      tiles.push(overlayCam(rgb, full));
+      const main = r.mainCategories[i][0];
+      const refs = r.references[i][0];
+      labels.push(modes[i].alpha === 0 ? `${modes[i].label}\n${short(main)}` : `${modes[i].label}\n${short(main)}\nvs ${refs.map(short).join(', ') || '-'}`);
+      console.log(`${modes[i].label.padEnd(14)} main ${name(main)} p=${probs[main].toFixed(3)}  references ${refs.map(name).join(', ') || '(none)'}  α=${modes[i].alpha}`);
+      c.dispose();
+    }
+    r.outputs.dispose();
+    await mkdir(dirname(out), { recursive: true });
+    await writePng(out, composeStrip(tiles, labels, { tileHeight: Math.min(256, Math.max(96, rgb.height)), legend: true }));
+    console.log(`wrote ${out}`);
+  } finally {
+    pre.tensor.dispose();
+    cam.dispose();
   }
-  const out = str(p, 'out') ?? join(dirname(imagePath), `${basename(imagePath, extname(imagePath))}.finercam.png`);
-  await mkdir(dirname(out) || '.', { recursive: true });
-  await writePng(out, composeStrip(tiles, labels, { tileHeight: Math.min(256, Math.max(96, rgb.height)) }));
-  console.log(`wrote ${out}`);
-  cam.dispose();
   return 0;
 }

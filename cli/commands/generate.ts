@@ -1,12 +1,18 @@
 // finercam generate: the seed's generate_cams.py. For every image and mode it saves the CAM resized to
 // the original image size (float16 .npy) and a JSON sidecar with the categories and settings. One
 // forward pass per image serves all modes (the graph is kept; one pruned backward per mode).
-import { mkdir, stat, writeFile } from 'node:fs/promises';
+// Each image's .npy files are written first and its sidecar last, each atomically, so a sidecar implies
+// complete CAMs; names and --resume follow the source paths the sidecars record (cli/sidecar.ts).
+import { mkdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as F from '../../index';
 import { flag, list, num, parseArgs, required, str, UsageError, type OptionSpec } from '../args';
-import { listImages, loadClassNames, matchClass } from '../dataset';
+import { assignNames, listDataset, loadClassNames, matchClass } from '../dataset';
+import { recordedNames, untrustedReason } from '../sidecar';
+import { writeFileAtomic } from '../util/atomic-write';
+import { checkOutputDir } from '../util/output-path';
 import { loadModel } from '../model-spec';
+import { chooseNorm, describeNorm, NORM_HELP, normRecord, parseNormOption } from '../norm';
 import { MODES, pickModes } from '../modes';
 import { readImage, resizeCam } from '../image-io';
 import { encodeNpy } from '../util/npy';
@@ -23,9 +29,10 @@ export const GENERATE_OPTIONS: Record<string, OptionSpec> = {
   modes: { kind: 'list', help: 'modes to compute', default: MODES.map((m) => m.name) },
   'target-layer': { kind: 'string', help: 'dotted layer name (default: blocks.-1.norm1 for ViTs, layer4 for ResNets)' },
   'max-size': { kind: 'number', help: 'longer image side limit before patch rounding', default: 1000 },
-  norm: { kind: 'string', help: 'input normalisation (default: the classifier\'s, else clip)', choices: ['clip', 'imagenet'] },
+  norm: { kind: 'string', help: NORM_HELP },
+  'random-weights': { kind: 'boolean', help: 'run --model without --weights on its random initialisation (for trying things out)' },
   backend: { kind: 'string', help: 'compute backend (default: WebGPU on a hardware adapter, else CPU)', choices: ['cpu', 'webgpu'] },
-  resume: { kind: 'boolean', help: 'skip images whose outputs already exist' },
+  resume: { kind: 'boolean', help: 'skip images whose complete outputs exist for the same unchanged file' },
   method: { kind: 'string', help: 'base CAM method', default: 'gradcam', choices: ['gradcam', 'gradcam++', 'xgradcam', 'hirescam', 'layercam', 'gradcamelementwise'] },
 };
 
@@ -34,15 +41,6 @@ export const METHODS: Record<string, F.CAMClass> = {
   layercam: F.LayerCAM, gradcamelementwise: F.GradCAMElementWise,
 };
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export async function generate(argv: string[]): Promise<number> {
   const p = parseArgs(argv, GENERATE_OPTIONS, 'generate');
   if (p.positionals.length) throw new UsageError(`generate: unexpected argument '${p.positionals[0]}'`);
@@ -50,46 +48,56 @@ export async function generate(argv: string[]): Promise<number> {
   const save = required(p, 'save', 'generate');
   const modelName = required(p, 'model', 'generate');
   const modes = pickModes(list(p, 'modes'), 'generate', UsageError);
-  const images = await listImages(dataset, 'generate');
+  const maxSize = num(p, 'max-size')!;
+  if (!Number.isInteger(maxSize) || maxSize < 1) throw new UsageError(`generate: --max-size must be a positive integer (pixels), got ${maxSize}`);
+  const normOverride = parseNormOption(str(p, 'norm'), 'generate');
+  await checkOutputDir(save, 'save', 'generate');
+  const ds = await listDataset(dataset, 'generate', { exclude: [save] });
+  // Names earlier runs recorded stay with their images, whatever was added to the dataset since.
+  const recorded = await recordedNames(save, ds.root);
+  const images = assignNames(ds.images, recorded.bySource, recorded.taken);
   if (images.length === 0) throw new UsageError(`generate: no images (.jpg .jpeg .png .bmp) found in '${dataset}'`);
   const givenClasses = str(p, 'classes') ? await loadClassNames(str(p, 'classes')!, 'generate') : null;
   const device = await chooseBackend(str(p, 'backend') as 'cpu' | 'webgpu' | undefined);
-  const lm = await loadModel({ model: modelName, weights: str(p, 'weights'), classifier: str(p, 'classifier'), targetLayer: str(p, 'target-layer') }, 'generate');
+  const lm = await loadModel({ model: modelName, weights: str(p, 'weights'), classifier: str(p, 'classifier'), targetLayer: str(p, 'target-layer'), randomWeights: flag(p, 'random-weights') }, 'generate');
   if (device !== 'cpu') await lm.model.to(device);
   // --classes wins; otherwise the names train-probe stored with the classifier
   const classNames = givenClasses ?? lm.classNames ?? null;
-  if (classNames && classNames.length !== lm.numClasses) {
-    console.error(`warning: --classes lists ${classNames.length} names but the model has ${lm.numClasses} outputs`);
+  if (givenClasses && givenClasses.length !== lm.numClasses) {
+    throw new UsageError(`generate: --classes lists ${givenClasses.length} names but the model has ${lm.numClasses} outputs`);
   }
-  const norm = str(p, 'norm') ? F.resolveNorm(str(p, 'norm') as F.NormName) : lm.norm ?? F.NORMALIZATIONS.clip;
+  const normChoice = chooseNorm(normOverride, lm);
+  const norm = normChoice.norm;
   await mkdir(save, { recursive: true });
   const cam = new F.FinerCAM({ model: lm.model, targetLayers: [lm.targetLayer], reshapeTransform: lm.reshapeTransform, baseMethod: METHODS[str(p, 'method')!] });
-  console.error(`generate: ${images.length} images, model ${lm.describe}, layer ${lm.targetLayer}, backend ${device}, modes ${modes.map((m) => m.name).join(', ')}`);
+  console.error(`generate: ${images.length} images, model ${lm.describe}, layer ${lm.targetLayer}, norm ${describeNorm(normChoice)}, backend ${device}, modes ${modes.map((m) => m.name).join(', ')}`);
   const progress = new Progress(images.length, 'generate');
   const failures: string[] = [];
   let skipped = 0;
   for (const img of images) {
     const jsonPath = join(save, `${img.key}.json`);
-    if (flag(p, 'resume') && (await exists(jsonPath)) && (await Promise.all(modes.map((m) => exists(join(save, `${img.key}.${m.name}.npy`))))).every(Boolean)) {
-      skipped++;
-      progress.tick(true, img.key);
-      continue;
-    }
     try {
+      const { size, mtimeMs } = await stat(img.path);
+      if (flag(p, 'resume') && (await untrustedReason(save, img.key, { source: img.source, size, mtimeMs }, modes.map((m) => m.name))) === null) {
+        skipped++;
+        progress.tick(true, img.key);
+        continue;
+      }
       const rgb = await readImage(img.path);
-      const pre = F.preprocess(rgb, { maxSize: num(p, 'max-size'), patchSize: lm.patchSize, norm, device });
+      const pre = F.preprocess(rgb, { maxSize, patchSize: lm.patchSize, norm, device });
       const targetIdx = classNames ? matchClass(img.className, classNames) : null;
       const r = await cam.forwardModes({
         inputTensor: pre.tensor, targetIdx, H: lm.kind === 'vit' ? pre.gridH : undefined, W: lm.kind === 'vit' ? pre.gridW : undefined,
         modes: modes.map((m) => ({ alpha: m.alpha, referenceCategoryRanks: m.referenceCategoryRanks })),
       });
-      const sidecar: Record<string, unknown> = { image: img.path, width: rgb.width, height: rgb.height, targetIdx, modes: {} };
+      const sidecar: Record<string, unknown> = { image: img.path, source: img.source, size, mtimeMs, width: rgb.width, height: rgb.height, targetIdx, norm: normRecord(normChoice), modes: {} };
+      const npys: { name: string; bytes: Uint8Array }[] = [];
       for (let i = 0; i < modes.length; i++) {
         const c = r.cams[i];
         const [, h, w] = c.shape;
         const full = resizeCam(await c.data() as Float32Array, h, w, rgb.width, rgb.height);
         const npyName = `${img.key}.${modes[i].name}.npy`;
-        await writeFile(join(save, npyName), encodeNpy({ dtype: 'float16', shape: [rgb.height, rgb.width], data: full }));
+        npys.push({ name: npyName, bytes: encodeNpy({ dtype: 'float16', shape: [rgb.height, rgb.width], data: full }) });
         (sidecar.modes as Record<string, unknown>)[modes[i].name] = {
           alpha: modes[i].alpha, referenceCategoryRanks: modes[i].referenceCategoryRanks,
           mainCategory: r.mainCategories[i][0], referenceCategories: r.references[i][0], cam: npyName,
@@ -98,7 +106,13 @@ export async function generate(argv: string[]): Promise<number> {
         c.dispose();
       }
       sidecar.logits = Array.from(await r.outputs.data());
-      await writeFile(jsonPath, JSON.stringify(sidecar, null, 1));
+      // An earlier sidecar goes first: until the new one is in place, no sidecar vouches for .npy files
+      // that are being replaced.
+      await unlink(jsonPath).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'ENOENT') throw e;
+      });
+      for (const n of npys) await writeFileAtomic(join(save, n.name), n.bytes);
+      await writeFileAtomic(jsonPath, JSON.stringify(sidecar, null, 1));
       pre.tensor.dispose();
       r.outputs.dispose();
       progress.tick(true, img.key);

@@ -7,8 +7,11 @@
 // Validation images use Resize(shorter side) + CenterCrop; being deterministic, their features are computed
 // once. The classifier with the best validation accuracy is saved (safetensors: weight [classes, dim],
 // bias [classes]) with metadata that generate/explain read back (norm, classes, ...); the class list also
-// goes to <out without .safetensors>.classes.json.
-import { mkdir, writeFile } from 'node:fs/promises';
+// goes to <out without .safetensors>.classes.json. Both files are written together at the end, atomically,
+// so an interrupted run leaves the previous pair as it was; every option is checked before anything is
+// loaded. With --cache-features the features also go to a cache on disk (cli/train/feature-cache.ts),
+// so a rerun after an interruption passes only the images it had not reached through the backbone.
+import { mkdir } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import * as F from '../../index';
 import { flag, num, parseArgs, required, str, UsageError, type OptionSpec } from '../args';
@@ -17,6 +20,10 @@ import { readImage } from '../image-io';
 import { Progress } from '../progress';
 import { chooseBackend } from '../backend-choice';
 import { findSplits, permutation, type Sample } from '../train/image-folder';
+import { FeatureCache } from '../train/feature-cache';
+import { peekBackbone } from '../train/model-peek';
+import { writeFilesAtomic } from '../util/atomic-write';
+import { checkOutputDir, checkOutputFile } from '../util/output-path';
 import { evalTransform, trainTransform, writeNormalized, type Rng } from '../train/transforms';
 import type { RgbImage } from '../util/canvas';
 
@@ -30,7 +37,8 @@ export const TRAIN_PROBE_OPTIONS: Record<string, OptionSpec> = {
   'batch-size': { kind: 'number', help: 'images per training step', default: 128 },
   seed: { kind: 'number', help: 'seed of the head init, shuffles, augmentation and 80/20 split', default: 42 },
   norm: { kind: 'string', help: 'input normalisation (saved with the classifier)', default: 'imagenet', choices: ['imagenet', 'clip'] },
-  'cache-features': { kind: 'boolean', help: 'no augmentation: one backbone pass per image, then train the head on cached features' },
+  'cache-features': { kind: 'boolean', help: 'no augmentation: one backbone pass per image (kept on disk, reused by reruns), then train the head on cached features' },
+  'cache-dir': { kind: 'string', help: 'folder of the --cache-features cache (default: <out without .safetensors>.features next to --out)' },
   'crop-size': { kind: 'number', help: 'input side (RandomResizedCrop / CenterCrop)', default: 224 },
   'resize-size': { kind: 'number', help: 'shorter side before the validation centre crop', default: 256 },
   'backbone-batch': { kind: 'number', help: 'images per backbone pass (memory and progress granularity only)', default: 8 },
@@ -71,15 +79,26 @@ export async function trainProbe(argv: string[]): Promise<number> {
   const normName = str(p, 'norm') as F.NormName;
   const norm = F.resolveNorm(normName);
   const cache = flag(p, 'cache-features');
+  const stem = out.slice(0, -'.safetensors'.length);
+  const classesPath = `${stem}.classes.json`;
+  const cacheDir = str(p, 'cache-dir') ?? `${stem}.features`;
+  if (str(p, 'cache-dir') && !cache) throw new UsageError(`${CMD}: --cache-dir is only used with --cache-features`);
+  await checkOutputFile(out, 'out', CMD);
+  if (cache) await checkOutputDir(cacheDir, 'cache-dir', CMD);
+  const notViT = (kind: string) => new UsageError(`${CMD}: --model must be a ViT backbone (the probe classifies the mean patch token); '${modelName}' is a ${kind}`);
+  const badCrop = (patch: number) => new UsageError(
+    `${CMD}: --crop-size must be a multiple of the patch size ${patch} of '${modelName}', got ${cropSize} (e.g. ${Math.max(1, Math.floor(cropSize / patch)) * patch} or ${(Math.floor(cropSize / patch) + 1) * patch})`);
+  const peek = await peekBackbone(modelName);
+  if (peek?.kind === 'resnet') throw notViT('resnet');
+  if (peek?.patchSize && cropSize % peek.patchSize !== 0) throw badCrop(peek.patchSize);
 
   // The splits first: a wrong --dataset should not wait for a large backbone to load.
   const splits = await findSplits(dataset, F.makeRng(seed), CMD);
   const device = await chooseBackend(str(p, 'backend') as 'cpu' | 'webgpu' | undefined);
   const weights = str(p, 'weights');
   const lm = await loadModel({ model: modelName, weights }, CMD);
-  if (lm.kind !== 'vit' || !(lm.model instanceof F.VisionTransformer)) {
-    throw new UsageError(`${CMD}: --model must be a ViT backbone (the probe classifies the mean patch token); '${modelName}' is a ${lm.kind}`);
-  }
+  if (lm.kind !== 'vit' || !(lm.model instanceof F.VisionTransformer)) throw notViT(lm.kind);
+  if (cropSize % lm.model.patchSize !== 0) throw badCrop(lm.model.patchSize);
   if (!weights) console.error(`${CMD}: warning: no --weights, the backbone keeps its random initialisation`);
   const vit = lm.model;
   F.manualSeed(seed); // the head's initialisation (nn.Linear's default uniform init)
@@ -88,9 +107,7 @@ export async function trainProbe(argv: string[]): Promise<number> {
   const dim = vit.embedDim;
   const C = splits.classes.length;
 
-  const classesPath = `${out.slice(0, -'.safetensors'.length)}.classes.json`;
-  await mkdir(dirname(out) || '.', { recursive: true });
-  await writeFile(classesPath, JSON.stringify(splits.classes, null, 1) + '\n');
+  const featureCache = cache ? await FeatureCache.open(cacheDir, { model: modelName, weights, mean: norm.mean, std: norm.std, cropSize, resizeSize, dim }) : null;
   for (const u of splits.unknownClassImages.slice(0, 5)) console.error(`${CMD}: warning: skipping '${u}' (its class folder is not in train/)`);
   if (splits.unknownClassImages.length > 5) console.error(`${CMD}: warning: ... ${splits.unknownClassImages.length - 5} more images of unknown classes skipped`);
   console.error(
@@ -106,8 +123,11 @@ export async function trainProbe(argv: string[]): Promise<number> {
     progress.note(`error: ${s.path}: ${msg} (skipped)`);
   };
 
-  /** Decode + transform + backbone for `samples`, in chunks of backboneBatch; unreadable images are skipped. */
-  const extract = async (samples: readonly Sample[], transform: (img: RgbImage) => RgbImage, progress: Progress): Promise<FeatureSet> => {
+  /**
+   * Decode + transform + backbone for `samples`, in chunks of backboneBatch; unreadable images are
+   * skipped. With a feature cache, cached images skip the backbone and computed ones are stored.
+   */
+  const extract = async (samples: readonly Sample[], transform: (img: RgbImage) => RgbImage, progress: Progress, fc: FeatureCache | null = null): Promise<FeatureSet> => {
     const features = new Float32Array(samples.length * dim);
     const labels = new Int32Array(samples.length);
     let count = 0;
@@ -115,28 +135,41 @@ export async function trainProbe(argv: string[]): Promise<number> {
     for (let start = 0; start < samples.length; start += backboneBatch) {
       const chunk = samples.slice(start, start + backboneBatch);
       const buf = new Float32Array(chunk.length * 3 * S * S);
-      const ok: Sample[] = [];
+      // In chunk order: cached features, or the slot of the image in this chunk's backbone batch.
+      const rows: { s: Sample; cached: Float32Array | null; slot: number; file: string }[] = [];
+      let computed = 0;
       for (const s of chunk) {
         if (failures.has(s.path)) {
           progress.tick(false, s.path); // reported in an earlier epoch
           continue;
         }
         try {
+          const file = fc ? await fc.fileFor(s.path) : '';
+          const cached = fc ? await fc.get(file) : null;
+          if (cached) {
+            rows.push({ s, cached, slot: -1, file });
+            continue;
+          }
           const img = transform(await readImage(s.path));
-          writeNormalized(img, norm, buf, ok.length);
-          ok.push(s);
+          writeNormalized(img, norm, buf, computed);
+          rows.push({ s, cached: null, slot: computed++, file });
         } catch (e) {
           fail(s, e, progress);
           progress.tick(false, s.path);
         }
       }
-      if (ok.length === 0) continue;
-      const f = F.tidy(() => F.noGrad(() => probe.features(F.tensor(buf.subarray(0, ok.length * 3 * S * S), [ok.length, 3, S, S], { device }))));
-      features.set((await f.data()) as Float32Array, count * dim);
-      f.dispose();
-      for (const s of ok) {
-        labels[count++] = s.label;
-        progress.tick(true, s.path);
+      let data: Float32Array | null = null;
+      if (computed > 0) {
+        const f = F.tidy(() => F.noGrad(() => probe.features(F.tensor(buf.subarray(0, computed * 3 * S * S), [computed, 3, S, S], { device }))));
+        data = (await f.data()) as Float32Array;
+        f.dispose();
+      }
+      for (const r of rows) {
+        const row = r.cached ?? data!.subarray(r.slot * dim, (r.slot + 1) * dim);
+        if (fc && !r.cached) await fc.put(r.file, row);
+        features.set(row, count * dim);
+        labels[count++] = r.s.label;
+        progress.tick(true, r.s.path);
       }
     }
     return { features, labels, count };
@@ -144,8 +177,9 @@ export async function trainProbe(argv: string[]): Promise<number> {
 
   const evalTf = (img: RgbImage) => evalTransform(img, cropSize, resizeSize);
   const featProgress = new Progress(splits.val.length + (cache ? splits.train.length : 0), `${CMD} features`);
-  const trainCached = cache ? await extract(splits.train, evalTf, featProgress) : null;
-  const val = await extract(splits.val, evalTf, featProgress);
+  const trainCached = cache ? await extract(splits.train, evalTf, featProgress, featureCache) : null;
+  const val = await extract(splits.val, evalTf, featProgress, featureCache);
+  if (featureCache) console.error(`${CMD}: features of ${featureCache.hits} image(s) read from the cache ${featureCache.dir}, ${featureCache.misses} computed`);
   const giveUp = (what: string): number => {
     console.error(`${CMD}: no ${what} image could be read; nothing was trained`);
     for (const [path, msg] of failures) console.error(`  failed: ${path}: ${msg}`);
@@ -160,6 +194,15 @@ export async function trainProbe(argv: string[]): Promise<number> {
   const augRng: Rng = F.makeRng(seed + 2);
   let best = -1;
   let bestEpoch = 0;
+  /** The best head so far, kept in memory: the files are written once, at the end. */
+  let bestHead: { weight: Float32Array; bias: Float32Array; metadata: Record<string, string> } | null = null;
+  const saveBest = async (): Promise<void> => {
+    const h = bestHead!;
+    const bytes = await F.saveSafetensors({ weight: F.tensor(h.weight, [C, dim]), bias: F.tensor(h.bias, [C]) }, h.metadata);
+    await mkdir(dirname(out) || '.', { recursive: true });
+    // classes.json first, the classifier last: they are renamed into place one after the other.
+    await writeFilesAtomic([{ path: classesPath, data: JSON.stringify(splits.classes, null, 1) + '\n' }, { path: out, data: bytes }]);
+  };
 
   /** One Adam step on a batch of features; returns the summed loss and the correct count. */
   const step = async (x: Float32Array, y: Int32Array, n: number): Promise<{ loss: number; correct: number }> => {
@@ -213,8 +256,9 @@ export async function trainProbe(argv: string[]): Promise<number> {
     const v = await evaluate(head, val, dim, C, device);
     if (!Number.isFinite(lossSum) || !Number.isFinite(v.loss)) {
       const [which, value] = Number.isFinite(lossSum) ? ['validation', v.loss] : ['training', lossSum];
+      if (bestHead) await saveBest();
       console.error(`${CMD}: the ${which} loss became ${value} in epoch ${epoch}; stopping (try a smaller --lr)` +
-        (best >= 0 ? `; ${out} keeps the head of epoch ${bestEpoch}` : '; no classifier was saved'));
+        (bestHead ? `; ${out} holds the head of epoch ${bestEpoch}` : '; no classifier was saved'));
       opt.dispose();
       return 1;
     }
@@ -243,9 +287,8 @@ export async function trainProbe(argv: string[]): Promise<number> {
         val_images: String(val.count),
         format: 'finercam linear probe: logits = features @ weight.T + bias',
       };
-      const bytes = await F.saveSafetensors({ weight: head.weight, bias: head.bias! }, metadata);
-      await writeFile(out, bytes);
-      note = '  (best, saved)';
+      bestHead = { weight: Float32Array.from(await head.weight.data()), bias: Float32Array.from(await head.bias!.data()), metadata };
+      note = '  (best, saved)'; // kept in memory and written when the run ends
     }
     console.log(
       `epoch ${String(epoch).padStart(String(epochs).length)}/${epochs}  train loss ${(lossSum / seen).toFixed(4)} acc ${pct(correct / seen)}` +
@@ -253,6 +296,7 @@ export async function trainProbe(argv: string[]): Promise<number> {
     );
   }
   opt.dispose();
+  await saveBest();
   console.log(`best val accuracy ${pct(best)} (epoch ${bestEpoch}); classifier ${out}, classes ${classesPath}`);
   if (failures.size) {
     console.error(`${CMD}: ${failures.size} image(s) could not be read and were skipped:`);

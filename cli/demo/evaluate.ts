@@ -16,12 +16,13 @@
 // Each number is also split by whether d is c's true nearest class (Finer-CAM assumes the logit-nearest
 // class is the look-alike), and the interpretation line uses paired per-image differences from the
 // Baseline with ± 2 standard errors, so noise is not read as an effect.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as F from '../../index';
 import { MODES, type ModeSpec } from '../modes';
 import { overlayCam } from '../overlay';
 import { resizeCam, writePng } from '../image-io';
+import { writeFileAtomic } from '../util/atomic-write';
 import { Progress } from '../progress';
 import { composeStrip } from '../util/strip';
 import { resizeNearest, type RgbImage } from '../util/canvas';
@@ -197,7 +198,7 @@ export async function evaluateDemo(dm: DemoModel, opts: DemoEvalOptions): Promis
   let area = 0;
   let maskedPixels = 0;
   let tol = 0;
-  const bar = opts.progress ? new Progress(Math.ceil(n / B), 'demo: explaining test images') : null;
+  const bar = opts.progress ? new Progress(n, 'demo: explaining test images') : null;
   try {
     for (let s = 0; s < n; s += B) {
       const idx = Array.from({ length: Math.min(B, n - s) }, (_, i) => s + i);
@@ -250,7 +251,7 @@ export async function evaluateDemo(dm: DemoModel, opts: DemoEvalOptions): Promis
         r.outputs.dispose();
         x.dispose();
       }
-      bar?.tick(true, '');
+      bar?.tick(true, '', idx.length);
     }
     const rows: ModeRow[] = modes.map((m, mi) => ({
       mode: m.spec.name,
@@ -275,7 +276,7 @@ export async function evaluateDemo(dm: DemoModel, opts: DemoEvalOptions): Promis
     };
     if (opts.outDir) {
       await mkdir(opts.outDir, { recursive: true });
-      await writeFile(join(opts.outDir, 'results.json'), `${JSON.stringify({ ...result, weights: dm.path, testSeed: dm.meta.testSeed }, null, 2)}\n`);
+      await writeFileAtomic(join(opts.outDir, 'results.json'), `${JSON.stringify({ ...result, weights: dm.path, testSeed: dm.meta.testSeed }, null, 2)}\n`);
     }
     return result;
   } finally {

@@ -130,10 +130,11 @@ export function decodeDemoMeta(meta: Record<string, string>, where: string): Dem
 }
 
 export async function saveDemoWeights(model: F.Module, meta: DemoMeta, path: string): Promise<number> {
-  const { mkdir, writeFile } = await import('node:fs/promises');
+  const { mkdir } = await import('node:fs/promises');
+  const { writeFileAtomic } = await import('../util/atomic-write');
   const bytes = await F.saveSafetensors(model.stateDict(), encodeDemoMeta(meta));
   await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, bytes);
+  await writeFileAtomic(path, bytes);
   return bytes.length;
 }
 
@@ -173,6 +174,7 @@ export async function loadDemoModel(path?: string): Promise<DemoModel> {
     reshapeTransform: null,
     patchSize: 1,
     norm: DEMO_NORM,
+    normSource: "stored in the demo weights' metadata",
     describe: `demo ResNet (${meta.arch.block}, layers ${meta.arch.layers.join('-')}, widths ${meta.arch.widths.join('-')}, ${meta.arch.inputSize}×${meta.arch.inputSize}, ${meta.classNames.length} bird classes)`,
   };
   return { loaded, classNames: meta.classNames, meta, path: file };

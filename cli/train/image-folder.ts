@@ -5,7 +5,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError } from '../args';
-import { IMAGE_EXTENSIONS } from '../dataset';
+import { IMAGE_EXTENSIONS, isFinercamOutput } from '../dataset';
 
 export interface Sample {
   path: string;
@@ -40,7 +40,7 @@ async function walkImages(dir: string, out: string[]): Promise<void> {
   for (const e of entries) {
     const p = join(dir, e.name);
     if (e.isDirectory()) await walkImages(p, out);
-    else if (IMAGE_EXTENSIONS.some((x) => e.name.toLowerCase().endsWith(x))) out.push(p);
+    else if (IMAGE_EXTENSIONS.some((x) => e.name.toLowerCase().endsWith(x)) && !isFinercamOutput(e.name)) out.push(p);
   }
 }
 

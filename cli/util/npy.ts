@@ -268,7 +268,7 @@ export function encodeNpy(arr: NpyInput): Uint8Array {
   return out;
 }
 
-interface ParsedHeader {
+export interface ParsedHeader {
   descr: string;
   fortranOrder: boolean;
   shape: number[];
@@ -310,6 +310,14 @@ function parseHeader(bytes: Uint8Array): ParsedHeader {
       return v;
     });
   return { descr, fortranOrder: fortran === 'True', shape, dataOffset: start + hlen };
+}
+
+/**
+ * The header alone (magic, version, dict), for checking a file without reading its data: `dataOffset`
+ * plus the element count times the item size is the length a complete file has. Throws on a bad header.
+ */
+export function readNpyHeader(bytes: Uint8Array): ParsedHeader {
+  return parseHeader(bytes);
 }
 
 /** Decodes a `.npy` file holding `<f2`/`>f2`, `<f4`/`>f4` or `|u1` data in C order. */

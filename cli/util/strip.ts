@@ -11,9 +11,14 @@
  * aspect ratio: width `max(1, round(w · tileHeight / h))`. Each label is
  * centred (line by line) in the band above its tile and shortened with `..`
  * to fit the tile.
+ *
+ * With `legend`, a row below the tiles (its own height `8 · textScale`, then `margin`) shows the colour
+ * scale of the overlays: `0 [JET bar] 1` and a caption, since every map is min-max scaled to 0..1
+ * before JET is applied.
  */
-import { BLACK, blit, createImage, WHITE, type Rgb, type RgbImage } from './canvas';
-import { drawText, fitText, LINE_ADVANCE, measureText } from './font';
+import { applyColormapJet } from '../../image/colormap';
+import { BLACK, blit, createImage, fillRect, WHITE, type Rgb, type RgbImage } from './canvas';
+import { CHAR_ADVANCE, drawText, fitText, LINE_ADVANCE, measureText } from './font';
 
 export interface StripOptions {
   /** Height every tile is scaled to (default: the tallest tile). */
@@ -26,6 +31,30 @@ export interface StripOptions {
   textScale?: number;
   background?: Rgb;
   textColor?: Rgb;
+  /** Draw the JET colour scale (0..1) below the tiles. */
+  legend?: boolean;
+}
+
+/** Width of the legend's colour bar: up to 256 px, what is left after the two end labels. */
+export const LEGEND_MAX_BAR = 256;
+const LEGEND_GAP = 3;
+const LEGEND_CAPTION = 'CAM, each map scaled to 0..1 (JET)';
+
+/** Draws `0 [bar] 1 caption` with its top at y; the bar is `8·scale` high. */
+function drawLegend(out: RgbImage, x0: number, y: number, maxWidth: number, scale: number, color: Rgb): void {
+  const h = LINE_ADVANCE * scale;
+  const label = CHAR_ADVANCE * scale;
+  const barW = Math.max(8, Math.min(LEGEND_MAX_BAR, maxWidth - 2 * (label + LEGEND_GAP)));
+  drawText(out, x0, y, '0', { color, scale });
+  const bx = x0 + label + LEGEND_GAP;
+  const idx = new Uint8Array(barW);
+  for (let i = 0; i < barW; i++) idx[i] = barW === 1 ? 0 : Math.round((255 * i) / (barW - 1));
+  const rgb = applyColormapJet(idx);
+  for (let i = 0; i < barW; i++) fillRect(out, bx + i, y, 1, h, [rgb[3 * i], rgb[3 * i + 1], rgb[3 * i + 2]]);
+  const ex = bx + barW + LEGEND_GAP;
+  drawText(out, ex, y, '1', { color, scale });
+  const room = x0 + maxWidth - (ex + label + 2 * LEGEND_GAP);
+  if (room > 0) drawText(out, ex + label + 2 * LEGEND_GAP, y, fitText(LEGEND_CAPTION, room, scale), { color, scale });
 }
 
 /** Width a tile gets when scaled to `tileHeight`. */
@@ -49,8 +78,10 @@ export function composeStrip(tiles: readonly RgbImage[], labels: readonly string
 
   const widths = tiles.map((t) => scaledTileWidth(t, tileHeight));
   const width = margin + widths.reduce((s, w) => s + w + margin, 0);
-  const height = 2 * margin + labelHeight + tileHeight;
+  const legendHeight = options.legend ? LINE_ADVANCE * scale + margin : 0;
+  const height = 2 * margin + labelHeight + tileHeight + legendHeight;
   const out = createImage(width, height, background);
+  if (options.legend) drawLegend(out, margin, 2 * margin + labelHeight + tileHeight, width - 2 * margin, scale, textColor);
 
   let x = margin;
   tiles.forEach((tile, i) => {

@@ -1,5 +1,5 @@
 /**
- * DEFLATE (RFC 1951) and zlib (RFC 1950) decompression shared by the PNG decoder (cam/image) and the zip reader for
+ * DEFLATE (RFC 1951) and zlib (RFC 1950) decompression shared by the PNG decoder (image/) and the zip reader for
  * .pth checkpoints (models/weights): synchronous and dependency-free, so it behaves the same in Node and in browsers.
  * One table-driven decoder instead of one per format, so a bug fix or speed-up reaches both.
  *

@@ -3,14 +3,16 @@ import { Tensor } from '../tensor';
 import { rand, randn, zeros, ones } from '../ops/creation';
 import { mul, sub } from '../ops/elementwise';
 import { noGrad } from '../grad-mode';
+import { tidy } from '../scope';
 
 /** Uniform(-bound, bound). */
+// tidy: the raw draws and partial products are full-size temporaries; on WebGPU nothing else frees them.
 export function uniform(shape: readonly number[], bound: number): Tensor {
-  return noGrad(() => mul(sub(rand(shape), 0.5), 2 * bound));
+  return noGrad(() => tidy(() => mul(sub(rand(shape), 0.5), 2 * bound)));
 }
 
 export function normal(shape: readonly number[], std: number): Tensor {
-  return noGrad(() => mul(randn(shape), std));
+  return noGrad(() => tidy(() => mul(randn(shape), std)));
 }
 
 /** torch.nn.init.kaiming_uniform_(w, a=sqrt(5)) — the default for Linear and Conv weights: bound = 1/sqrt(fan_in). */

@@ -16,6 +16,8 @@ export type ForwardHook = (module: Module, inputs: unknown[], output: Tensor) =>
 export interface LoadOptions {
   /** Require the keys to match exactly (default true). */
   strict?: boolean;
+  /** Load only the keys under this prefix, with it removed (e.g. 'model.', 'teacher.backbone.'). */
+  prefix?: string;
 }
 
 export abstract class Module {
@@ -25,6 +27,8 @@ export abstract class Module {
   private readonly _modules = new Map<string, Module>();
   private readonly _forwardHooks: ForwardHook[] = [];
   private _hooked = false;
+  /** Set by dispose(): how this module is named in the error every later use throws. */
+  private _disposedAs: string | null = null;
 
   abstract forward(...inputs: unknown[]): Tensor;
 
@@ -85,6 +89,7 @@ export abstract class Module {
   namedParameters(prefix = ''): [string, Tensor][] {
     const out: [string, Tensor][] = [];
     for (const [name, m] of this.namedModules(prefix)) {
+      m.assertNotDisposed('parameters');
       for (const [p, t] of m._parameters) if (t) out.push([name ? `${name}.${p}` : p, t]);
     }
     return out;
@@ -97,6 +102,7 @@ export abstract class Module {
   namedBuffers(prefix = ''): [string, Tensor][] {
     const out: [string, Tensor][] = [];
     for (const [name, m] of this.namedModules(prefix)) {
+      m.assertNotDisposed('buffers');
       for (const [b, t] of m._buffers) if (t) out.push([name ? `${name}.${b}` : b, t]);
     }
     return out;
@@ -164,38 +170,179 @@ export abstract class Module {
   }
 
   /**
-   * Copies values into the parameters and buffers. Every missing, unexpected or mis-shaped key is named
-   * in one error (strict), and nothing is changed unless all checks pass. Source tensors must be on the
-   * CPU (as the loaders give them) or on the module's device.
+   * Copies values into the parameters and buffers by PyTorch's rules (torch 1.13 `load_state_dict`): a
+   * BatchNorm `num_batches_tracked` absent from a dict without version metadata (safetensors files, dicts built
+   * by hand) is set to 0; a 1-element 1-D tensor loads into a scalar; a key that continues past a parameter
+   * name ('fc.weight.x') or names a submodule is ignored. A dict wrapped by a training script — keys under
+   * 'module.', 'model.', 'state_dict.', 'model_state_dict.' — is unwrapped when exactly one such prefix fits;
+   * `prefix` picks one explicitly. Nothing is changed unless every check passes; the error summarises what
+   * is missing, unexpected or mis-shaped. Source tensors must be on the CPU (as the loaders give them) or on
+   * the module's device. `dict` is an object or a Map of tensors.
    */
-  loadStateDict(dict: Record<string, Tensor>, opts: LoadOptions = {}): { missingKeys: string[]; unexpectedKeys: string[] } {
-    if (dict === null || typeof dict !== 'object') throw new TypeError('loadStateDict: expected an object of tensors');
+  loadStateDict(dict: StateDictInput, opts: LoadOptions = {}): LoadResult {
+    const entries = stateDictEntries(dict);
+    if (opts === null || typeof opts !== 'object') throw new TypeError(`loadStateDict: expected options to be an object, got ${opts === null ? 'null' : typeof opts}`);
     const strict = opts.strict ?? true;
-    const own = this.stateDict();
-    const missing = Object.keys(own).filter((k) => !(k in dict));
-    const unexpected = Object.keys(dict).filter((k) => !(k in own));
-    const badShape: string[] = [];
-    const notTensor: string[] = [];
-    for (const [k, t] of Object.entries(own)) {
-      const src = dict[k];
-      if (src === undefined) continue;
-      if (!(src instanceof Tensor)) notTensor.push(k);
-      else if (!shapesEqual(src.shape, t.shape)) badShape.push(`${k}: checkpoint ${fmtShape(src.shape)} vs model ${fmtShape(t.shape)}`);
+    if (typeof strict !== 'boolean') throw new TypeError(`loadStateDict: expected strict to be a boolean, got ${typeof strict}`);
+    if (opts.prefix !== undefined && (typeof opts.prefix !== 'string' || opts.prefix === '')) {
+      throw new TypeError(`loadStateDict: expected prefix to be a non-empty string such as 'model.', got ${JSON.stringify(opts.prefix)}`);
+    }
+    this.stateDict(); // a disposed module throws here, before anything is read
+    const versions = versionsOf(dict);
+    let prefix = opts.prefix ?? '';
+    let plan = this.planLoad(prefix ? underPrefix(entries, prefix) : entries, subVersions(versions, prefix));
+    let hint = '';
+    if (!plan.fits && opts.prefix === undefined) {
+      const fitting = WRAPPER_PREFIXES.filter((p) => hasKeyUnder(entries, p) && this.planLoad(underPrefix(entries, p), subVersions(versions, p)).fits);
+      if (fitting.length === 1) {
+        prefix = fitting[0];
+        plan = this.planLoad(underPrefix(entries, prefix), subVersions(versions, prefix));
+      } else if (fitting.length > 1) {
+        hint = `the keys under ${fitting.map((p) => `'${p}'`).join(' and ')} all fit this model; pick one with loadStateDict(dict, { prefix: '${fitting[0]}' })`;
+      } else {
+        hint = this.prefixHint(entries, versions);
+      }
     }
     const problems: string[] = [];
-    if (badShape.length) problems.push(`size mismatch for ${badShape.length} key(s):\n  ${badShape.join('\n  ')}`);
-    if (notTensor.length) problems.push(`not a Tensor: ${notTensor.join(', ')}`);
-    if (strict && missing.length) problems.push(`missing key(s): ${missing.join(', ')}`);
-    if (strict && unexpected.length) problems.push(`unexpected key(s): ${unexpected.join(', ')}`);
-    if (problems.length) throw new Error(`loadStateDict (${this.constructor.name}): ${problems.join('\n')}`);
+    if (plan.badShape.length) problems.push(`size mismatch for ${plan.badShape.length} key(s):\n    ${firstFew(plan.badShape, '\n    ')}`);
+    if (plan.notTensor.length) problems.push(`${plan.notTensor.length} value(s) that are not Tensors: ${firstFew(plan.notTensor)}`);
+    if (strict && plan.missing.length) problems.push(`${plan.missing.length} missing key(s): ${firstFew(plan.missing)}`);
+    if (strict && plan.unexpected.length) problems.push(`${plan.unexpected.length} unexpected key(s): ${firstFew(plan.unexpected)}`);
+    if (problems.length) {
+      const size = `the model has ${plan.own} parameters and buffers, the state dict ${entries.size} entries${prefix ? ` (${plan.seen} under '${prefix}')` : ''}`;
+      throw new Error(`loadStateDict (${this.constructor.name}): the state dict does not fit (${size}):\n  ${problems.join('\n  ')}${hint ? `\n  hint: ${hint}` : ''}`);
+    }
     noGrad(() => {
-      for (const [k, t] of Object.entries(own)) {
-        const src = dict[k];
-        if (src === undefined) continue;
-        copyValues(t, src, k);
+      for (const [k, t, src] of plan.copies) {
+        if (src === null) t.replaceStorage(new StorageRef(t.backend.full(t.size, t.dtype, 0)));
+        else copyValues(t, src, k);
       }
     });
-    return { missingKeys: missing, unexpectedKeys: unexpected };
+    return { missingKeys: plan.missing, unexpectedKeys: plan.unexpected, prefix };
+  }
+
+  /** What torch's per-module `_load_from_state_dict` would do with `entries`, without changing anything. */
+  private planLoad(entries: Map<string, unknown>, versions: Map<string, number> | undefined): LoadPlan {
+    const plan: LoadPlan = { copies: [], missing: [], unexpected: [], badShape: [], notTensor: [], fits: false, own: 0, seen: entries.size };
+    for (const [path, m] of this.namedModules()) {
+      const pre = path ? `${path}.` : '';
+      for (const [name, t] of [...m._parameters, ...m._buffers]) {
+        if (!t) continue;
+        plan.own++;
+        const key = pre + name;
+        if (!entries.has(key)) {
+          // torch's _NormBase (the only modules with this buffer) fills it with 0 below version 2; dicts from
+          // safetensors files or built by hand carry no versions at all.
+          const version = versions?.get(path);
+          if (name === 'num_batches_tracked' && m._buffers.has(name) && (version === undefined || version < 2)) plan.copies.push([key, t, null]);
+          else plan.missing.push(key);
+          continue;
+        }
+        const src = entries.get(key);
+        if (!(src instanceof Tensor)) {
+          plan.notTensor.push(`${key} (got ${describeValue(src)})`);
+          continue;
+        }
+        // torch loads a 1-D tensor into a scalar (checkpoints of torch 0.3 saved scalars as [1]); it silently takes
+        // element 0 of a longer one too, which we refuse as a size mismatch.
+        const scalarFromVector = t.rank === 0 && src.rank === 1 && src.shape[0] === 1;
+        if (!scalarFromVector && !shapesEqual(src.shape, t.shape)) {
+          plan.badShape.push(`${key}: checkpoint ${fmtShape(src.shape)} vs model ${fmtShape(t.shape)}`);
+          continue;
+        }
+        plan.copies.push([key, t, src]);
+      }
+    }
+    for (const key of entries.keys()) if (!this.acceptsKey(key)) plan.unexpected.push(key);
+    plan.fits = !plan.missing.length && !plan.unexpected.length && !plan.badShape.length && !plan.notTensor.length;
+    return plan;
+  }
+
+  /**
+   * torch's strict check, module by module: a key is unexpected where a part names neither a child nor a
+   * parameter/buffer of the module reached so far. So 'conv1.weight.x' (continues past a parameter) and 'layer1'
+   * (a module itself) pass unnoticed, as they do in torch.
+   */
+  private acceptsKey(key: string): boolean {
+    const parts = key.split('.');
+    let m: Module = this;
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i];
+      if (m._parameters.get(p) || m._buffers.get(p)) return true;
+      const child = m._modules.get(p);
+      if (!child) return false;
+      if (i === parts.length - 1) return true;
+      m = child;
+    }
+    return false;
+  }
+
+  /** Where in a non-fitting dict this model's keys are, to say how to unwrap it. */
+  private prefixHint(entries: Map<string, unknown>, versions: Map<string, number> | undefined): string {
+    const ownKeys = [...this.namedParameters().map(([k]) => k), ...this.namedBuffers().map(([k]) => k)];
+    const probe = ownKeys.find((k) => !k.endsWith('num_batches_tracked')) ?? ownKeys[0];
+    if (probe !== undefined && !entries.has(probe)) {
+      const candidates = new Set<string>();
+      for (const key of entries.keys()) {
+        if (key.endsWith(`.${probe}`)) candidates.add(key.slice(0, key.length - probe.length));
+        if (candidates.size >= 20) break;
+      }
+      for (const p of candidates) {
+        const plan = this.planLoad(underPrefix(entries, p), subVersions(versions, p));
+        if (!plan.missing.length && !plan.badShape.length && !plan.notTensor.length) {
+          const extra = plan.unexpected.length ? ` (with ${plan.unexpected.length} further key(s) under it that this model does not have)` : '';
+          return `the keys under '${p}' fit this model${extra}: load them with loadStateDict(dict, { prefix: '${p}' })`;
+        }
+      }
+    }
+    const groups = new Map<string, number>();
+    for (const key of entries.keys()) {
+      const head = key.includes('.') ? `${key.slice(0, key.indexOf('.'))}.` : key;
+      groups.set(head, (groups.get(head) ?? 0) + 1);
+    }
+    const shown = [...groups].slice(0, 8).map(([g, n]) => `${g} (${n})`).join(', ');
+    return `the state dict's keys start with: ${shown}${groups.size > 8 ? `, … (${groups.size} groups)` : ''}`;
+  }
+
+  // ------------------------------------------------------------ lifetime
+
+  /**
+   * Frees the parameters and buffers of this module and every submodule (and their accumulated .grad): on
+   * WebGPU nothing else returns their buffers. The whole tree is unusable afterwards — forward, parameters(),
+   * stateDict(), to() throw — and a submodule shared with another model is gone for that model too.
+   * Calling dispose() again does nothing.
+   */
+  dispose(): void {
+    if (this._disposedAs !== null) return;
+    const tree = this.namedModules();
+    for (const [, m] of tree) {
+      for (const t of [...m._parameters.values(), ...m._buffers.values()]) {
+        if (!t) continue;
+        t.grad?.dispose();
+        t.grad = null;
+        t.dispose();
+      }
+    }
+    const root = this.constructor.name;
+    for (const [name, m] of tree) {
+      m._disposedAs = name === '' ? root : `'${name}' (${m.constructor.name}) of ${root}`;
+      const forward = (): Tensor => {
+        throw m.disposedError('forward');
+      };
+      m.forward = forward;
+    }
+  }
+
+  get isDisposed(): boolean {
+    return this._disposedAs !== null;
+  }
+
+  private assertNotDisposed(what: string): void {
+    if (this._disposedAs !== null) throw this.disposedError(what);
+  }
+
+  private disposedError(what: string): Error {
+    return new Error(`${what}: module ${this._disposedAs} was disposed (dispose() freed its parameters and buffers); build or load a new model`);
   }
 
   // ------------------------------------------------------------ hooks
@@ -256,4 +403,95 @@ function copyValues(dst: Tensor, src: Tensor, key: string): void {
   // CPU storages expose their array synchronously: upload it to the module's device.
   const data = (s.backend.unary('copy', s) as unknown as { data: Float32Array }).data;
   dst.replaceStorage(new StorageRef(dst.backend.upload(data)));
+}
+
+// ------------------------------------------------------------ loadStateDict helpers
+
+/** A state dict: an object (as the loaders return) or a Map of tensors. */
+export type StateDictInput = Record<string, Tensor> | Map<string, Tensor>;
+
+export interface LoadResult {
+  missingKeys: string[];
+  unexpectedKeys: string[];
+  /** The wrapper prefix whose keys were loaded ('' when the keys were used as they are). */
+  prefix?: string;
+}
+
+/**
+ * Where the loaders put the versions torch.save recorded per module (a state dict's `_metadata`): module path →
+ * version. A dict without it behaves as torch's dicts without `_metadata` do.
+ */
+export const STATE_DICT_VERSIONS: unique symbol = Symbol('finercam.stateDictVersions');
+
+/** Checkpoint wrappers that training scripts add (DataParallel's 'module.', {'model': sd}, {'state_dict': sd}, …). */
+const WRAPPER_PREFIXES = [
+  'module.', 'model.', 'state_dict.', 'model_state_dict.',
+  'model.module.', 'state_dict.module.', 'model_state_dict.module.', 'module.model.',
+];
+
+interface LoadPlan {
+  /** A null source means "fill with 0" (BatchNorm's num_batches_tracked). */
+  copies: [string, Tensor, Tensor | null][];
+  missing: string[];
+  unexpected: string[];
+  badShape: string[];
+  notTensor: string[];
+  fits: boolean;
+  own: number;
+  seen: number;
+}
+
+function stateDictEntries(dict: unknown): Map<string, unknown> {
+  if (dict instanceof Map) {
+    for (const k of dict.keys()) if (typeof k !== 'string') throw new TypeError(`loadStateDict: expected the Map's keys to be strings, got ${typeof k}`);
+    return dict as Map<string, unknown>;
+  }
+  if (dict === null || typeof dict !== 'object' || Array.isArray(dict) || dict instanceof Tensor) {
+    throw new TypeError(`loadStateDict: expected an object or a Map of tensors (a state dict), got ${describeValue(dict)}`);
+  }
+  // Own keys only, read as own properties: names such as '__proto__' or 'constructor' are ordinary keys here.
+  const out = new Map<string, unknown>();
+  for (const k of Object.keys(dict)) out.set(k, Object.getOwnPropertyDescriptor(dict, k)!.value);
+  return out;
+}
+
+function versionsOf(dict: unknown): Map<string, number> | undefined {
+  const v = (dict as { [STATE_DICT_VERSIONS]?: unknown })[STATE_DICT_VERSIONS];
+  return v instanceof Map ? (v as Map<string, number>) : undefined;
+}
+
+function hasKeyUnder(entries: Map<string, unknown>, prefix: string): boolean {
+  for (const k of entries.keys()) if (k.startsWith(prefix)) return true;
+  return false;
+}
+
+function underPrefix(entries: Map<string, unknown>, prefix: string): Map<string, unknown> {
+  const out = new Map<string, unknown>();
+  for (const [k, v] of entries) if (k.startsWith(prefix)) out.set(k.slice(prefix.length), v);
+  return out;
+}
+
+/** Versions of the modules under a key prefix, re-keyed like the keys (module 'module' of prefix 'module.' is the root). */
+function subVersions(versions: Map<string, number> | undefined, prefix: string): Map<string, number> | undefined {
+  if (!versions || !prefix) return versions;
+  const out = new Map<string, number>();
+  for (const [path, v] of versions) {
+    const dotted = path === '' ? '' : `${path}.`;
+    if (dotted.startsWith(prefix)) out.set(dotted.slice(prefix.length).replace(/\.$/, ''), v);
+  }
+  return out;
+}
+
+const FIRST_FEW = 5;
+
+function firstFew(items: string[], sep = ', '): string {
+  const head = items.slice(0, FIRST_FEW).join(sep);
+  return items.length > FIRST_FEW ? `${head}${sep}… and ${items.length - FIRST_FEW} more` : head;
+}
+
+function describeValue(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object') return `an object (${(v as object).constructor?.name ?? 'no prototype'})`;
+  return typeof v;
 }

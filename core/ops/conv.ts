@@ -8,7 +8,7 @@ import type { Conv2dParams } from '../backend';
 import { Tensor } from '../tensor';
 import { record } from '../autograd';
 import { fmtShape, pair } from '../shape';
-import { convOutputSize } from '../cpu/conv';
+import { convOutputSize } from '../shape';
 import { backendOf, checkFloat, checkTensor, wrap } from './util';
 import { withBatchDim } from './separable';
 import { reshape, slice } from './views';

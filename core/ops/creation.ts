@@ -9,6 +9,7 @@ import { checkShape, fmtShape, numel } from '../shape';
 import { nextNormal, nextUniform } from '../random';
 import { wrap } from './util';
 import { bindAutogradOps } from '../autograd';
+import { allocating, checkTensorSize } from './size-limit';
 
 export interface CreateOptions {
   dtype?: DType;
@@ -78,7 +79,8 @@ export function full(shape: readonly number[], value: number, opts: CreateOption
   const dtype = opts.dtype ? checkDType(opts.dtype, 'full: dtype') : 'float32';
   if (typeof value !== 'number') throw new TypeError(`full: value must be a number, got ${typeof value}`);
   const backend = backendFor(opts, 'full');
-  return finish(wrap(backend.full(numel(s), dtype, value), s, dtype), opts);
+  checkTensorSize(s, dtype, 'full');
+  return finish(wrap(allocating('full', s, dtype, () => backend.full(numel(s), dtype, value)), s, dtype), opts);
 }
 
 export function zeros(shape: readonly number[], opts: CreateOptions = {}): Tensor {
@@ -115,7 +117,8 @@ export function arange(start: number, end?: number, step = 1, opts: CreateOption
   const n = Math.ceil((end - start) / step);
   const allInt = Number.isInteger(start) && Number.isInteger(end) && Number.isInteger(step);
   const dtype = opts.dtype ?? (allInt ? 'int32' : 'float32');
-  const a = arrayFor(dtype, n);
+  checkTensorSize([n], dtype, 'arange');
+  const a = allocating('arange', [n], dtype, () => arrayFor(dtype, n));
   for (let i = 0; i < n; i++) a[i] = start + i * step;
   return finish(wrap(backendFor(opts, 'arange').upload(a), [n], dtype), opts);
 }
@@ -124,7 +127,8 @@ function random(shape: readonly number[], opts: CreateOptions, op: string, draw:
   const s = checkShape(shape, `${op}: shape`);
   const dtype = opts.dtype ? checkDType(opts.dtype, `${op}: dtype`) : 'float32';
   if (dtype === 'int32') throw new TypeError(`${op}: dtype must be floating point`);
-  const a = arrayFor(dtype, numel(s));
+  checkTensorSize(s, dtype, op);
+  const a = allocating(op, s, dtype, () => arrayFor(dtype, numel(s)));
   for (let i = 0; i < a.length; i++) a[i] = draw();
   return finish(wrap(backendFor(opts, op).upload(a), s, dtype), opts);
 }

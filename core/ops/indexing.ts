@@ -10,7 +10,6 @@ import { promoteTypes } from '../dtype';
 import { Tensor } from '../tensor';
 import { record } from '../autograd';
 import { contiguousStrides, fmtShape, normalizeDim, numel, shapesEqual } from '../shape';
-import { contiguousData } from '../cpu/strided';
 import { backendOf, checkTensor, wrap } from './util';
 import { cast, mul, ne } from './elementwise';
 import { reshape, slice, unsqueeze } from './views';
@@ -23,9 +22,9 @@ function checkIndexTensor(index: unknown, op: string, arg: string): Tensor {
   return t;
 }
 
-/** The index values, when they can be read synchronously (CPU backend); otherwise null. */
+/** The index values, when the backend can read them synchronously (host memory); otherwise null. */
 export function hostIndexValues(index: Tensor): ArrayLike<number> | null {
-  return index.backend.name === 'cpu' ? contiguousData(index) : null;
+  return index.backend.readSync ? index.backend.readSync(index) : null;
 }
 
 /** Throws `describe(bad)` for the first index outside [0, size) (values equal to `allowed` pass). */

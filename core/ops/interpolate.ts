@@ -12,6 +12,14 @@ import { fmtShape } from '../shape';
 import { checkFloat, checkTensor } from './util';
 import { applySeparable2d, zeroAxisMap, type AxisMap } from './separable';
 import { adaptiveAvgPool2d } from './pool';
+import { checkTensorSize, fmtBytes, fmtCount } from './size-limit';
+
+/**
+ * The most entries one axis's weight matrix (output size × input size, float64 on the host) may have:
+ * 2^26 = 512 MiB, e.g. 8192 → 8192. The matrices are dense, so resizing a very long axis in one step
+ * costs memory quadratic in its length.
+ */
+export const MAX_AXIS_MAP_ENTRIES = 2 ** 26;
 
 export type InterpolateMode = 'nearest' | 'nearest-exact' | 'bilinear' | 'bicubic' | 'area';
 
@@ -145,6 +153,16 @@ function antialiasAxis(n: number, out: number, alignCorners: boolean, scale: num
 
 // ---------------------------------------------------------------- argument handling
 
+function checkAxisMap(n: number, out: number, axis: string, op: string): void {
+  const entries = n * out;
+  if (entries > MAX_AXIS_MAP_ENTRIES) {
+    throw new RangeError(
+      `${op}: resizing the ${axis} from ${n} to ${out} needs a ${out}×${n} weight matrix (${fmtCount(entries)} entries, ` +
+        `${fmtBytes(entries * 8)}), above the limit of ${fmtCount(MAX_AXIS_MAP_ENTRIES)} entries; resize in smaller steps`,
+    );
+  }
+}
+
 function pairOf(v: number | readonly number[], op: string, arg: string): [number, number] {
   const p = typeof v === 'number' ? [v, v] : Array.isArray(v) ? [...v] : [];
   if (p.length !== 2 || !p.every((e) => typeof e === 'number')) {
@@ -205,6 +223,11 @@ export function interpolate(x: Tensor, opts: InterpolateOptions): Tensor {
   if (x.shape[2] < 1 || x.shape[3] < 1) throw new RangeError(`${op}: input must have non-empty spatial dimensions, got shape ${fmtShape(x.shape)}`);
 
   const { out, scales } = plan(x, opts, op);
+  checkTensorSize([x.shape[0], x.shape[1], out[0], out[1]], x.dtype, op);
+  if (mode !== 'area') {
+    checkAxisMap(x.shape[2], out[0], 'height', op);
+    checkAxisMap(x.shape[3], out[1], 'width', op);
+  }
   if (mode === 'area') return adaptiveAvgPool2d(x, out);
   const r: Round = x.dtype === 'float64' ? identity : Math.fround;
   const axis = (n: number, o: number, s: number | null): AxisMap => {

@@ -9,7 +9,7 @@ import type { Pool2dParams } from '../backend';
 import { Tensor } from '../tensor';
 import { record } from '../autograd';
 import { fmtShape, pair } from '../shape';
-import { poolOutputSize } from '../cpu/pool';
+import { poolOutputSize } from '../shape';
 import type { ValuesIndices } from './reduce';
 import { checkFloat, wrap } from './util';
 import { applySeparable2d, withBatchDim, zeroAxisMap, type AxisMap } from './separable';

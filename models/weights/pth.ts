@@ -21,7 +21,7 @@ import {
 import { setOwn } from './safetensors';
 import { type RangeSource, type Reader, runAsync, runSync, withFileSource } from './source';
 import {
-  PyStub, TorchStorageRef, TorchTensorRef, type UnpickleOptions, torchPersistentLoad, unpickle,
+  PyStub, TorchStorageRef, TorchTensorRef, type UnpickleOptions, pyAttributes, torchPersistentLoad, unpickle,
 } from './unpickle';
 import { type ZipEntry, type ZipReadOptions, zipDirectoryReader, zipEntryReader } from './zip';
 
@@ -53,7 +53,23 @@ export interface TorchCheckpoint {
   /** The whole unpickled object, tensors left as TorchTensorRef (structure only; data is in `tensors`). */
   root: unknown;
   format: 'zip' | 'legacy';
+  /**
+   * The versions `state_dict()` recorded per module in the OrderedDict's `_metadata` (module path → version), keyed
+   * like `tensors` (same flattening and prefix stripping; '' is the root module). Empty when the pickle carried no
+   * `_metadata`. torch's `load_state_dict` reads them, e.g. BatchNorm fills a missing `num_batches_tracked` only
+   * below version 2.
+   */
+  versions: Map<string, number>;
 }
+
+/**
+ * torch.save stores every zip entry uncompressed, so a deflated entry means the archive was re-zipped. Such entries
+ * may expand at most MAX_INFLATION_RATIO times their compressed size; beyond that (zeros deflate ~1000:1) they may
+ * inflate to MAX_HIGHLY_COMPRESSED_BYTES in all, enough for the all-zero buffers and small tensors of an honest
+ * checkpoint, while a 1 MB file that claims a gigabyte of zeros is refused before anything is inflated.
+ */
+export const MAX_INFLATION_RATIO = 32;
+export const MAX_HIGHLY_COMPRESSED_BYTES = 16 * 2 ** 20;
 
 const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
 const MAX_DEPTH = 200;
@@ -67,6 +83,16 @@ function keyString(k: unknown): string {
 interface Collected {
   refs: { key: string; ref: TorchTensorRef }[];
   values: Record<string, unknown>;
+  versions: Map<string, number>;
+}
+
+/** `path` with `strip` removed the way tensor keys are (module paths lack the trailing dot of a key prefix). */
+function stripModulePath(path: string, strip: string | undefined): string {
+  if (!strip) return path;
+  const dotted = path === '' ? '' : `${path}.`;
+  if (!dotted.startsWith(strip)) return path;
+  const rest = dotted.slice(strip.length);
+  return rest.endsWith('.') ? rest.slice(0, -1) : rest;
 }
 
 /** Walks the unpickled object into (key, tensor) pairs and non-tensor values. */
@@ -88,7 +114,8 @@ function collect(root: unknown, options: TorchLoadOptions): Collected {
   }
   const flatten = options.flatten ?? true;
   const refs: Collected['refs'] = [];
-  const values: Record<string, unknown> = {};
+  const values: Record<string, unknown> = Object.create(null);
+  const versions = new Map<string, number>();
   const seenKeys = new Set<string>();
   const seenContainers = new Set<unknown>();
   const strip = options.stripPrefix;
@@ -117,13 +144,22 @@ function collect(root: unknown, options: TorchLoadOptions): Collected {
     if (depth >= MAX_DEPTH) fail(`torch checkpoint: containers nested deeper than ${MAX_DEPTH} levels at "${prefix}"`);
     if (seenContainers.has(v)) return; // shared or cyclic reference: already visited
     seenContainers.add(v);
+    const meta = pyAttributes(v)?.get('_metadata');
+    if (meta instanceof Map) {
+      for (const [modulePath, local] of meta) {
+        const version = local instanceof Map ? local.get('version') : undefined;
+        if (typeof modulePath !== 'string' || typeof version !== 'number') continue;
+        const full = prefix === '' ? modulePath : modulePath === '' ? prefix : `${prefix}.${modulePath}`;
+        versions.set(stripModulePath(full, strip), version);
+      }
+    }
     const entries: Iterable<[unknown, unknown]> = v instanceof Map ? v.entries() : (v as unknown[]).entries();
     for (const [k, child] of entries) visit(child, prefix === '' && depth === 0 ? keyString(k) : `${prefix}.${keyString(k)}`, depth + 1);
   };
   if (node instanceof TorchTensorRef) add('', node);
   else if (node instanceof Map || Array.isArray(node) || (node instanceof PyStub && node.dictItems.size > 0)) visit(node, '', 0);
   else fail(`torch checkpoint: expected a dict of tensors (a state dict), got ${node instanceof PyStub ? `an object of type ${node.global.qualifiedName}` : describe(node)}`);
-  return { refs, values };
+  return { refs, values, versions };
 }
 
 /** Copies the elements of a strided view into contiguous bytes (a view of `storage` when already contiguous). */
@@ -214,15 +250,33 @@ function byStorage(refs: Collected['refs']): Map<string, { storage: TorchStorage
 }
 
 function finish(collected: Collected, tensors: Map<string, RawTensor>, root: unknown, format: TorchCheckpoint['format']): TorchCheckpoint {
-  const record: Record<string, RawTensor> = {};
+  const record: Record<string, RawTensor> = Object.create(null);
   for (const { key } of collected.refs) setOwn(record, key, tensors.get(key)!);
-  return { tensors: record, values: collected.values, root, format };
+  return { tensors: record, values: collected.values, root, format, versions: collected.versions };
 }
 
 const decoder = new TextDecoder();
 
+function checkCompression(entries: readonly ZipEntry[]): void {
+  let budget = MAX_HIGHLY_COMPRESSED_BYTES;
+  for (const e of entries) {
+    if (e.method !== 8 || e.uncompressedSize <= e.compressedSize * MAX_INFLATION_RATIO) continue;
+    budget -= e.uncompressedSize;
+    if (budget < 0) {
+      const ratio = Math.round(e.uncompressedSize / Math.max(1, e.compressedSize));
+      fail(
+        `torch checkpoint: zip entry "${e.name}" is deflated ${ratio}:1 (${e.compressedSize} bytes that inflate to ` +
+          `${e.uncompressedSize}); torch.save never compresses, and entries compressed beyond ${MAX_INFLATION_RATIO}:1 may ` +
+          `inflate to at most ${MAX_HIGHLY_COMPRESSED_BYTES} bytes in all. Re-save the checkpoint with torch.save, or ` +
+          `re-zip it without compression (zip -0)`,
+      );
+    }
+  }
+}
+
 function* zipCheckpointReader(size: number, options: TorchLoadOptions): Reader<TorchCheckpoint> {
   const entries = yield* zipDirectoryReader(size);
+  checkCompression(entries);
   const byName = new Map<string, ZipEntry>(entries.map((e) => [e.name, e]));
   const pkls = entries.filter((e) => /^([^/]+\/)?data\.pkl$/.test(e.name));
   if (pkls.length === 0) fail('torch checkpoint: zip archive has no data.pkl (not a torch.save checkpoint)');

@@ -7,13 +7,18 @@
  * N ≤ 100 000 000 and within the file; the JSON is a valid object; every entry has a known dtype, a shape of
  * non-negative integers and integer offsets; `end - begin == numel × sizeof(dtype)`; sorted by offset, the tensors
  * tile the data region exactly (no gaps, no overlaps, nothing left over). Unknown extra fields in an entry are
- * ignored, as the reference does. Every error is a WeightsFormatError naming the tensor and what was expected.
+ * ignored, as the reference does. As the reference's serde_json parsing does, the header is refused when it starts
+ * with a byte order mark, when a shape or offset is written with a fraction, exponent or sign (`2.0`, `2e0`, `-0`),
+ * or when `__metadata__` or a field of an entry appears twice; duplicated tensor names and metadata keys are refused
+ * too (the reference silently keeps the last). `"__metadata__": null` means no metadata, as in the reference.
+ * Every error is a WeightsFormatError naming the tensor and what was expected.
  */
 import { WeightsFormatError, fail } from './errors';
 import {
   type DecodeOptions, type RawTensor, type StorageDType, STORAGE_DTYPES, STORAGE_DTYPE_SIZE,
   decodeElements, describe, encodeElements, isStorageDType, shapeNumel,
 } from './raw';
+import { type JsonNode, describeJson, parseStrictJson } from './json';
 import { type RangeSource, type Reader, runAsync, runSync, withFileSource } from './source';
 
 /** Largest accepted JSON header, as in the reference implementation. */
@@ -53,6 +58,21 @@ export function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
 
 const hasOwn = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k);
 
+/**
+ * The values of an array of JSON integers written without sign, fraction or exponent (what the reference's usize
+ * fields accept: `2.0`, `2e0` and `-0` are refused there), or undefined. Values beyond 2^53 stay imprecise here and
+ * are caught by the size checks.
+ */
+function integerArray(node: JsonNode): number[] | undefined {
+  if (node.kind !== 'array') return undefined;
+  const out: number[] = [];
+  for (const item of node.items) {
+    if (item.kind !== 'number' || !/^(0|[1-9][0-9]*)$/.test(item.raw) || !Number.isSafeInteger(item.value)) return undefined;
+    out.push(item.value);
+  }
+  return out;
+}
+
 function readU64(bytes: Uint8Array, at: number): number {
   const v = new DataView(bytes.buffer, bytes.byteOffset + at, 8);
   return v.getUint32(4, true) * 2 ** 32 + v.getUint32(0, true);
@@ -63,55 +83,60 @@ function readU64(bytes: Uint8Array, at: number): number {
  * tensors; `parseSafetensors` and the readers call it.
  */
 export function parseSafetensorsHeader(json: Uint8Array, dataSize: number): Omit<SafetensorsHeader, 'dataOffset'> {
+  if (json[0] === 0xef && json[1] === 0xbb && json[2] === 0xbf) {
+    fail('safetensors: header starts with a UTF-8 byte order mark (EF BB BF); the header must be plain JSON, as the reference implementation requires');
+  }
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(json);
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(json);
   } catch {
     fail('safetensors: header is not valid UTF-8');
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (e) {
-    fail(`safetensors: header is not valid JSON (${(e as Error).message})`);
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    fail(`safetensors: expected the header to be a JSON object, got ${describe(parsed)}`);
-  }
-  const header = parsed as Record<string, unknown>;
-  const metadata: Record<string, string> = {};
+  const root = parseStrictJson(text, 'safetensors: header');
+  if (root.kind !== 'object') fail(`safetensors: expected the header to be a JSON object, got ${describeJson(root)}`);
+  const metadata: Record<string, string> = Object.create(null);
   const entries: SafetensorsEntry[] = [];
-  for (const key of Object.keys(header)) {
-    const value = header[key];
+  const names = new Set<string>();
+  let sawMetadata = false;
+  for (const [key, value] of root.entries) {
     if (key === '__metadata__') {
-      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-        fail(`safetensors: expected __metadata__ to be an object of strings, got ${describe(value)}`);
-      }
-      for (const [mk, mv] of Object.entries(value as Record<string, unknown>)) {
-        if (typeof mv !== 'string') fail(`safetensors: __metadata__ entry "${mk}": expected a string value, got ${describe(mv)}`);
-        setOwn(metadata, mk, mv);
+      if (sawMetadata) fail('safetensors: the header holds __metadata__ twice (expected at most one, as the reference implementation requires)');
+      sawMetadata = true;
+      if (value.kind === 'null') continue; // the reference reads it as an absent Option
+      if (value.kind !== 'object') fail(`safetensors: expected __metadata__ to be an object of strings, got ${describeJson(value)}`);
+      for (const [mk, mv] of value.entries) {
+        if (mv.kind !== 'string') fail(`safetensors: __metadata__ entry "${mk}": expected a string value, got ${describeJson(mv)}`);
+        if (hasOwn(metadata, mk)) fail(`safetensors: __metadata__ holds the key "${mk}" twice (which value is meant is ambiguous)`);
+        setOwn(metadata, mk, mv.value);
       }
       continue;
     }
     const what = `safetensors: tensor "${key}"`;
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      fail(`${what}: expected an object with dtype, shape and data_offsets, got ${describe(value)}`);
+    if (names.has(key)) fail(`${what}: the header names this tensor twice (expected unique tensor names)`);
+    names.add(key);
+    if (value.kind !== 'object') fail(`${what}: expected an object with dtype, shape and data_offsets, got ${describeJson(value)}`);
+    const fields = new Map<string, JsonNode>();
+    for (const [field, v] of value.entries) {
+      if (field !== 'dtype' && field !== 'shape' && field !== 'data_offsets') continue; // unknown fields are ignored, as in the reference
+      if (fields.has(field)) fail(`${what}: duplicate field "${field}"`);
+      fields.set(field, v);
     }
-    const info = value as Record<string, unknown>;
     for (const field of ['dtype', 'shape', 'data_offsets']) {
-      if (!hasOwn(info, field)) fail(`${what}: missing "${field}" (expected dtype, shape and data_offsets)`);
+      if (!fields.has(field)) fail(`${what}: missing "${field}" (expected dtype, shape and data_offsets)`);
     }
-    const dtype = info.dtype;
+    const dtypeNode = fields.get('dtype')!;
+    const dtype = dtypeNode.kind === 'string' ? dtypeNode.value : undefined;
     if (!isStorageDType(dtype)) {
-      fail(`${what}: unknown dtype ${describe(dtype)} (expected one of ${STORAGE_DTYPES.join(', ')})`);
+      fail(`${what}: unknown dtype ${describeJson(dtypeNode)} (expected one of ${STORAGE_DTYPES.join(', ')})`);
     }
-    const numel = shapeNumel(info.shape, what);
-    const offs = info.data_offsets;
-    if (
-      !Array.isArray(offs) || offs.length !== 2 ||
-      !offs.every((o) => typeof o === 'number' && Number.isSafeInteger(o) && o >= 0)
-    ) {
-      fail(`${what}: expected data_offsets to be [begin, end] with non-negative integers, got ${describe(offs)}`);
+    const shapeNode = fields.get('shape')!;
+    const shape = integerArray(shapeNode);
+    if (!shape) fail(`${what}: expected shape to be an array of non-negative integers (no fraction or exponent), got ${describeJson(shapeNode)}`);
+    const numel = shapeNumel(shape, what);
+    const offsNode = fields.get('data_offsets')!;
+    const offs = integerArray(offsNode);
+    if (!offs || offs.length !== 2) {
+      fail(`${what}: expected data_offsets to be [begin, end] with non-negative integers (no fraction or exponent), got ${describeJson(offsNode)}`);
     }
     const [begin, end] = offs as [number, number];
     if (end < begin) fail(`${what}: data_offsets [${begin}, ${end}] end before they begin`);
@@ -121,11 +146,11 @@ export function parseSafetensorsHeader(json: Uint8Array, dataSize: number): Omit
     const expected = numel * STORAGE_DTYPE_SIZE[dtype];
     if (end - begin !== expected) {
       fail(
-        `${what}: size mismatch: shape ${JSON.stringify(info.shape)} × ${STORAGE_DTYPE_SIZE[dtype]} bytes (${dtype}) ` +
+        `${what}: size mismatch: shape ${JSON.stringify(shape)} × ${STORAGE_DTYPE_SIZE[dtype]} bytes (${dtype}) ` +
           `= ${expected} bytes, but data_offsets [${begin}, ${end}] hold ${end - begin}`,
       );
     }
-    entries.push({ key, dtype, shape: (info.shape as number[]).slice(), begin, end });
+    entries.push({ key, dtype, shape, begin, end });
   }
   // The tensors, sorted by offset, must tile [0, dataSize) exactly.
   const sorted = entries.slice().sort((a, b) => a.begin - b.begin || a.end - b.end);
@@ -162,7 +187,7 @@ function* headerReader(size: number): Reader<SafetensorsHeader> {
 
 function* fileReader(size: number, options: SafetensorsOptions): Reader<SafetensorsFile> {
   const header = yield* headerReader(size);
-  const tensors: Record<string, RawTensor> = {};
+  const tensors: Record<string, RawTensor> = Object.create(null);
   for (const e of header.entries) {
     if (options.filter && !options.filter(e.key)) continue;
     const what = `safetensors: tensor "${e.key}"`;

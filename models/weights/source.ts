@@ -7,6 +7,7 @@
  * Blob/File, or anything with ranged reads), so big files are never read whole.
  */
 import { WeightsFormatError, fail } from './errors';
+import { isNode, nodeBuiltin } from '../../core/node-builtins';
 
 export interface ReadRequest {
   offset: number;
@@ -72,10 +73,7 @@ export function blobSource(blob: Blob): RangeSource {
   };
 }
 
-export function isNode(): boolean {
-  const p = (globalThis as { process?: { versions?: { node?: string } } }).process;
-  return typeof p?.versions?.node === 'string';
-}
+export { isNode };
 
 /** Largest single fs read (Node limits one read to 2 GiB - 1). */
 const MAX_CHUNK = 1 << 30;
@@ -91,7 +89,7 @@ export async function openFileSource(path: string): Promise<RangeSource & { clos
       `cannot open '${path}': file paths need Node.js; in a browser pass the bytes, or a File/Blob via blobSource()`,
     );
   }
-  const fs = await import('node:fs');
+  const fs = (await nodeBuiltin<typeof import('node:fs')>('node:fs'))!;
   const handle = await fs.promises.open(path, 'r');
   let size: number;
   try {

@@ -15,7 +15,8 @@
  * globals instead become inert `PyStub` placeholders (calling one just records the arguments), which lets a state
  * dict be extracted from a checkpoint that also pickles e.g. an argparse.Namespace; still nothing is executed.
  *
- * Python values map to: None → null, bool → boolean, int → number (bigint beyond 2^53), float → number,
+ * Python values map to: None → null, bool → boolean, int → number (bigint beyond 2^53; integers longer than
+ * MAX_LONG_BYTES are refused), float → number,
  * str → string, bytes/bytearray → Uint8Array, list → array, tuple → frozen array, dict → Map, set → Set.
  * Supported opcodes: protocols 2–5 binary opcodes (PROTO, FRAME, STOP, MARK, POP, POP_MARK, DUP, NONE, NEWTRUE,
  * NEWFALSE, BININT, BININT1, BININT2, LONG1, LONG4, BINFLOAT, BINUNICODE, SHORT_BINUNICODE, BINUNICODE8,
@@ -150,6 +151,23 @@ const OPNAMES: Record<number, string> = {
   0x96: 'BYTEARRAY8', 0x97: 'NEXT_BUFFER', 0x98: 'READONLY_BUFFER',
 };
 
+/**
+ * Largest LONG4 integer accepted, in bytes. Sizes, strides, offsets and step counts in checkpoints fit in 8 bytes
+ * (the legacy format's magic number takes 10); 4 KiB (a 32768-bit integer) leaves room for any honest value while
+ * a 32 MB integer is refused before it is converted.
+ */
+export const MAX_LONG_BYTES = 4096;
+
+const HEX_BYTE = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** Instance attributes set by BUILD on a dict (e.g. the `_metadata` of a state dict's OrderedDict). */
+export const PY_ATTRIBUTES: unique symbol = Symbol('finercam.pickle.attributes');
+
+/** The attributes a pickle attached to a dict with BUILD, if any. */
+export function pyAttributes(obj: unknown): Map<unknown, unknown> | undefined {
+  return obj instanceof Map ? (obj as Map<unknown, unknown> & { [PY_ATTRIBUTES]?: Map<unknown, unknown> })[PY_ATTRIBUTES] : undefined;
+}
+
 function latin1(b: Uint8Array): string {
   let s = '';
   for (let i = 0; i < b.length; i += 8192) s += String.fromCharCode(...b.subarray(i, i + 8192));
@@ -223,9 +241,10 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions = {}): Unpi
       if (bytes[at + len - 1] & 0x80) v -= 2 ** (8 * len);
       return v;
     }
-    let hex = '';
-    for (let i = len - 1; i >= 0; i--) hex += bytes[at + i].toString(16).padStart(2, '0');
-    let v = BigInt(`0x${hex}`);
+    // One table lookup per byte and a single join keep this linear (string += per byte was quadratic in practice).
+    const digits = new Array<string>(len);
+    for (let i = 0; i < len; i++) digits[i] = HEX_BYTE[bytes[at + len - 1 - i]];
+    let v = BigInt(`0x${digits.join('')}`);
     if (bytes[at + len - 1] & 0x80) v -= 1n << BigInt(8 * len);
     return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
   };
@@ -321,6 +340,9 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions = {}): Unpi
       case 0x8b: { // LONG4
         const len = view.getInt32(need(4), true);
         if (len < 0) err(`LONG4 with negative length ${len}`);
+        if (len > MAX_LONG_BYTES) {
+          err(`LONG4 integer of ${len} bytes is larger than the ${MAX_LONG_BYTES}-byte limit (checkpoints hold integers of at most 8 bytes; this file is corrupt or hostile)`);
+        }
         stack.push(decodeLong(need(len), len));
         break;
       }
@@ -441,8 +463,15 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions = {}): Unpi
         const state = pop();
         const obj = top();
         if (obj instanceof PyStub) obj.state = state;
-        else if (obj instanceof Map || obj instanceof TorchTensorRef) {
-          // OrderedDict instance attributes (e.g. a state dict's _metadata) and tensor attributes: not needed.
+        else if (obj instanceof Map) {
+          // A state dict's OrderedDict carries `_metadata` (per-module versions) this way; torch's loading rules
+          // depend on it. Python's BUILD state is the instance dict, or (dict, slots).
+          const attrs = state instanceof Map ? state : Array.isArray(state) && state[0] instanceof Map ? state[0] : undefined;
+          if (attrs) {
+            Object.defineProperty(obj, PY_ATTRIBUTES, { value: attrs, enumerable: false, configurable: true, writable: true });
+          }
+        } else if (obj instanceof TorchTensorRef) {
+          // Tensor attributes (e.g. a Parameter's __dict__): not needed.
         } else err(`BUILD on ${describe(obj)} is not supported`);
         break;
       }

@@ -6,10 +6,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Backend, Conv2dParams, EpilogueActivation, Storage, View } from '../../core/backend';
 import type { DType, TypedArray } from '../../core/dtype';
-import { cpuBackend } from '../../core/cpu/backend';
+import { cpuBackend } from '../../kernels/cpu/backend';
 import { contiguousStrides } from '../../core/shape';
-import * as F from '../../core/index';
-import type { Tensor } from '../../core/index';
+import * as F from '../../index';
+import type { Tensor } from '../../index';
 
 const FC = { numRuns: 60, seed: 4321 };
 const ACTS: EpilogueActivation[] = ['none', 'relu', 'gelu'];

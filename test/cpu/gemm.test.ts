@@ -1,4 +1,4 @@
-// The CPU gemm (core/cpu/gemm.ts, gemm-kernel.ts, workers.ts) against torch.matmul
+// The CPU gemm (kernels/cpu/gemm.ts, gemm-kernel.ts, workers.ts) against torch.matmul
 // (fixture: test/reference/gemm.py → test/fixtures/gemm/gemm.json), on one thread and split over worker
 // threads, for float32, float64 and int32; plus float rounding against a bound, offsets, and a process that
 // uses the workers and must still exit on its own.
@@ -11,8 +11,8 @@ import { build } from 'esbuild';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { TypedArray } from '../../core/dtype';
-import { gemm, PARALLEL_MIN_MACS } from '../../core/cpu/gemm';
-import { getCpuThreads, parallelGemmCalls, setCpuThreads, startCpuWorkers } from '../../core/cpu/workers';
+import { gemm, PARALLEL_MIN_MACS } from '../../kernels/cpu/gemm';
+import { getCpuThreads, parallelGemmCalls, setCpuThreads, startCpuWorkers } from '../../kernels/cpu/workers';
 
 interface Case { M: number; N: number; K: number; what: string; rowSums: number[]; colSums: number[]; weighted: number; C?: number[] }
 const fixture = JSON.parse(readFileSync(new URL('../fixtures/gemm/gemm.json', import.meta.url), 'utf8')) as { cases: Case[] };
@@ -174,8 +174,8 @@ describe('worker threads', () => {
       const root = fileURLToPath(new URL('../../', import.meta.url));
       const entry = join(dir, 'entry.ts');
       writeFileSync(entry, [
-        `import { gemm } from ${JSON.stringify(join(root, 'core/cpu/gemm.ts'))};`,
-        `import { parallelGemmCalls, startCpuWorkers } from ${JSON.stringify(join(root, 'core/cpu/workers.ts'))};`,
+        `import { gemm } from ${JSON.stringify(join(root, 'kernels/cpu/gemm.ts'))};`,
+        `import { parallelGemmCalls, startCpuWorkers } from ${JSON.stringify(join(root, 'kernels/cpu/workers.ts'))};`,
         'startCpuWorkers();',
         'const n = 128, A = new Float32Array(n * n).fill(1), C = new Float32Array(n * n);',
         'gemm(n, n, n, A, 0, A, 0, C, 0);',

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { applyColormapJet, jetColormap, showCamOnImage } from '../../cam/image/colormap';
-import { resizeBilinearCv } from '../../cam/image/resize';
+import { applyColormapJet, jetColormap, showCamOnImage } from '../../image/colormap';
+import { resizeBilinearCv } from '../../image/resize';
 import { compareBytes, manifest, readBytes, readF32, sha256 } from './fixtures';
 
 describe('JET colormap', () => {

@@ -1,6 +1,6 @@
 import * as zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { decodeImage, ImageDecodeError } from '../../cam/image/index';
+import { decodeImage, ImageDecodeError } from '../../image/index';
 import { compareBytes, manifest, readBytes } from './fixtures';
 
 const jpegCase = (name: string) => manifest.decode.find((c) => c.file.endsWith(`/${name}.jpg`))!;

@@ -7,7 +7,7 @@
 import { crc32, deflateSync, inflateSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeImage, ImageDecodeError } from '../../cam/image/index';
+import { decodeImage, ImageDecodeError } from '../../image/index';
 import { manifest, readBytes } from './fixtures';
 
 const pick = (names: string[]) =>

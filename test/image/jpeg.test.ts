@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeJpeg } from '../../cam/image/jpeg';
+import { decodeJpeg } from '../../image/jpeg';
 import { compareBytes, manifest, readBytes } from './fixtures';
 
 describe('decodeJpeg matches PIL Image.open(f).convert("RGB") exactly', () => {

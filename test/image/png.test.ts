@@ -2,10 +2,10 @@ import { deflateSync, gzipSync, inflateSync, constants as zc } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { adler32, crc32 } from '../../core/codec/checksum';
-import { zlibCompress } from '../../cam/image/deflate';
-import { inflateZlib } from '../../cam/image/inflate';
-import { decodePng, encodePng } from '../../cam/image/png';
-import { ImageDecodeError } from '../../cam/image/types';
+import { zlibCompress } from '../../image/deflate';
+import { inflateZlib } from '../../image/inflate';
+import { decodePng, encodePng } from '../../image/png';
+import { ImageDecodeError } from '../../image/types';
 import { compareBytes, manifest, readBytes, sameBytes } from './fixtures';
 
 describe('decodePng matches PIL Image.open(f).convert("RGB") exactly', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { resizeBicubicPil, resizeBilinearCv } from '../../cam/image/resize';
+import { resizeBicubicPil, resizeBilinearCv } from '../../image/resize';
 import { compareBytes, genU32, manifest, readBytes, readF32, sha256 } from './fixtures';
 
 const bytesOf = (a: Float32Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);

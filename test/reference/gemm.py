@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Writes test/fixtures/gemm/gemm.json: digests of torch.matmul products that exercise every edge of the
-CPU backend's blocked gemm (core/cpu/gemm-kernel.ts: 3×3 tiles, KC = 256, MC = 120, NC = 2048; the thin
+CPU backend's blocked gemm (kernels/cpu/gemm-kernel.ts: 3×3 tiles, KC = 256, MC = 120, NC = 2048; the thin
 paths; the worker-thread split of products ≥ 2^20 multiply-adds, by columns or by rows).
 
 Run from anywhere:  /usr/bin/python3 test/reference/gemm.py      (Debian python3-torch 1.13)

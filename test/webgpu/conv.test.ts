@@ -1,8 +1,8 @@
 // conv2d forward / backward-input / backward-weight and max pooling of the WebGPU backend against the CPU.
 import fc from 'fast-check';
 import { afterAll, beforeAll, it } from 'vitest';
-import { setConvStrategy, setConvTile } from '../../kernels/conv';
-import type { ConvStrategy, ConvTile } from '../../kernels/conv';
+import { setConvStrategy, setConvTile } from '../../kernels/webgpu/conv';
+import type { ConvStrategy, ConvTile } from '../../kernels/webgpu/conv';
 import type { Backend, Conv2dParams, EpilogueActivation, Pool2dParams, Storage, View } from '../../core/backend';
 import { describeGpu, useGpuTeardown } from './setup';
 import { FC, arbPlan, compareStorages, contiguousLayout, cpuBackend, expectClose, makePair, pairFrom, planLayout, readStorage, releasePair } from './helpers';

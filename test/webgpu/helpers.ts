@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { expect } from 'vitest';
 import type { Backend, Storage, View } from '../../core/backend';
 import type { DType, TypedArray } from '../../core/dtype';
-import { cpuBackend } from '../../core/cpu/backend';
+import { cpuBackend } from '../../kernels/cpu/backend';
 import { contiguousStrides, numel } from '../../core/shape';
 import type { Tol } from '../tolerances';
 

@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
 import type { Backend, EpilogueActivation, View } from '../../core/backend';
-import { chooseModes } from '../../kernels/matmul';
+import { chooseModes } from '../../kernels/webgpu/matmul';
 import { describeGpu, useGpuTeardown } from './setup';
 import { FC, arbPlan, compareStorages, contiguousLayout, cpuBackend, expectClose, pairFrom, planLayout, readStorage, releasePair } from './helpers';
 import type { Pair } from './helpers';

@@ -1,8 +1,9 @@
-// kernels/index.ts registers the WebGPU backend with core: setDefaultDevice('webgpu') creates it on demand.
+// kernels/webgpu/index.ts registers the WebGPU backend with core: setDefaultDevice('webgpu') creates it on demand.
 // (This file runs in its own process, so the device it creates is the only one here.)
 import { afterAll, expect, it } from 'vitest';
+import '../../index'; // registers the CPU backend, as a user's import does
 import { forgetBackend, getBackend, getDefaultBackend, setDefaultDevice } from '../../core/device';
-import { WebGPUBackend, getWebGPUInfo } from '../../kernels/index';
+import { WebGPUBackend, getWebGPUInfo } from '../../kernels/webgpu/index';
 import { describeGpu, gpu as sharedGpu } from './setup';
 
 describeGpu('WebGPU backend registration', () => {

@@ -1,7 +1,7 @@
 // softmax / logSoftmax / layerNorm and gather / scatterAdd of the WebGPU backend against the CPU.
 import fc from 'fast-check';
 import { afterAll, beforeAll, it } from 'vitest';
-import { setRowReduction } from '../../kernels/rows';
+import { setRowReduction } from '../../kernels/webgpu/rows';
 import { numel } from '../../core/shape';
 import { describeGpu, useGpuTeardown } from './setup';
 import { FC, arbPlan, arbShape, compareStorages, contiguousLayout, cpuBackend, makePair, pairFrom, planLayout, releasePair } from './helpers';

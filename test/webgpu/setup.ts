@@ -2,8 +2,8 @@
 // import with top-level await. With CI set, a missing adapter fails the suite; otherwise the GPU tests are
 // skipped with a loud message.
 import { afterAll, describe, it } from 'vitest';
-import { createWebGPUBackend } from '../../kernels/webgpu-backend';
-import type { WebGPUBackend } from '../../kernels/webgpu-backend';
+import { createWebGPUBackend } from '../../kernels/webgpu/webgpu-backend';
+import type { WebGPUBackend } from '../../kernels/webgpu/webgpu-backend';
 
 const g = globalThis as { __finercamTestGpu?: Promise<WebGPUBackend | null> };
 
