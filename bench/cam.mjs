@@ -4,7 +4,8 @@
 //   node build.mjs && node bench/cam.mjs [options]
 //
 //   --models resnet50,vits14      which models (default: both)
-//   --backends cpu,webgpu         which of our backends (default: both; webgpu only if an adapter exists)
+//   --backends cpu,wasm,webgpu    which of our backends (default: all three; webgpu only if an adapter exists,
+//                                 wasm only with WebAssembly SIMD; wasm uses --reps/--warmup as cpu does)
 //   --skip-webgpu                 skip our WebGPU backend and tfjs-webgpu (both run on SwiftShader here)
 //   --webgpu-models LIST          models for our WebGPU backend (default: resnet50,vits14)
 //   --peers LIST                  tfjs-cpu,tfjs-wasm,tfjs-webgpu,torch (default: all four; 'none')
@@ -46,7 +47,7 @@ const ALL_PEERS = ['tfjs-cpu', 'tfjs-wasm', 'tfjs-webgpu', 'torch'];
 // ------------------------------------------------------------------ options
 function parseArgs(argv) {
   const o = {
-    models: ALL_MODELS, backends: ['cpu', 'webgpu'], webgpuModels: ALL_MODELS, peers: ALL_PEERS,
+    models: ALL_MODELS, backends: ['cpu', 'wasm', 'webgpu'], webgpuModels: ALL_MODELS, peers: ALL_PEERS,
     reps: 3, warmup: 1, webgpuReps: 1, webgpuWarmup: 1,
     peerReps: { 'tfjs-cpu': 1, 'tfjs-wasm': 3, 'tfjs-webgpu': 1, torch: 5 },
     quietWait: 3, json: null, threads: null, child: null,
@@ -75,7 +76,7 @@ function parseArgs(argv) {
   });
   for (const m of [...o.models, ...o.webgpuModels]) if (!ALL_MODELS.includes(m)) throw new Error(`unknown model ${m}; expected ${ALL_MODELS.join(', ')}`);
   for (const p of o.peers) if (!ALL_PEERS.includes(p)) throw new Error(`unknown peer ${p}; expected ${ALL_PEERS.join(', ')}`);
-  for (const b of o.backends) if (b !== 'cpu' && b !== 'webgpu') throw new Error(`unknown backend ${b}; expected cpu or webgpu`);
+  for (const b of o.backends) if (b !== 'cpu' && b !== 'wasm' && b !== 'webgpu') throw new Error(`unknown backend ${b}; expected cpu, wasm or webgpu`);
   if (o.reps < 1 || o.webgpuReps < 1 || Object.values(o.peerReps).some((r) => r < 1)) throw new Error('reps must be at least 1');
   return o;
 }

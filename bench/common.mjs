@@ -124,6 +124,18 @@ export async function openLibrary(o, label) {
   console.log(`finercam from ${from}; node ${process.version}`);
   const backends = o.backends.includes('cpu') ? ['cpu'] : [];
   const skipped = [];
+  if (o.backends.includes('wasm')) {
+    // the wasm backend (kernels/wasm): WebAssembly SIMD, worker_threads over shared memory; its workers boot
+    // before any timing (ready()), and setCpuThreads (--threads) bounds its threads as it does the CPU's
+    const got = typeof F.createWasmBackend === 'function' ? await F.setDefaultDevice('wasm') : null;
+    if (got === 'wasm') {
+      const wb = await F.getBackend('wasm');
+      await wb.ready();
+      console.log(`wasm backend: ${wb.getThreads()} threads, relaxed SIMD ${wb.relaxedSimd ? 'on' : 'off (mul + add)'}, tile ${wb.tile.mr}×${4 * wb.tile.nv}`);
+      backends.push('wasm');
+    } else skipped.push(`wasm: ${got === null ? 'this build has no wasm backend' : 'no WebAssembly SIMD here'}`);
+    await F.setDefaultDevice('cpu');
+  }
   if (wantWebgpu) {
     let got = null;
     try {
@@ -141,7 +153,7 @@ export async function openLibrary(o, label) {
   return { F, from, wantWebgpu, backends, skipped };
 }
 
-export const passes = (o, backend) => (backend === 'cpu' ? { reps: o.reps, warmup: o.warmup } : { reps: o.webgpuReps, warmup: o.webgpuWarmup });
+export const passes = (o, backend) => (backend !== 'webgpu' ? { reps: o.reps, warmup: o.warmup } : { reps: o.webgpuReps, warmup: o.webgpuWarmup });
 
 /**
  * Puts model (just built, seeded 0) in eval mode on backend and returns the seeded 1×3×224×224 input there:

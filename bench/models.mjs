@@ -4,7 +4,7 @@
 //   node build.mjs && node bench/models.mjs [options]
 //
 //   --models resnet18,resnet50,vits14   which models (default: all three)
-//   --backends cpu,webgpu               which of our backends (default: both; webgpu only if an adapter exists)
+//   --backends cpu,wasm,webgpu          which of our backends (default: all three; webgpu only if an adapter exists)
 //   --skip-webgpu                       same as --backends cpu
 //   --webgpu-models LIST                models to run on WebGPU (default: all; on SwiftShader a resnet50 pass
 //                                       takes many seconds: leave it out with --webgpu-models resnet18,vits14)
@@ -39,7 +39,7 @@ const TARGET = { resnet18: 'layer4', resnet50: 'layer4', vits14: 'blocks.-1.norm
 // ------------------------------------------------------------------ options
 function parseArgs(argv) {
   const o = {
-    models: ALL_MODELS, backends: ['cpu', 'webgpu'], webgpuModels: ALL_MODELS,
+    models: ALL_MODELS, backends: ['cpu', 'wasm', 'webgpu'], webgpuModels: ALL_MODELS,
     reps: 3, warmup: 1, webgpuReps: 1, webgpuWarmup: 1, torchReps: 5, torchWarmup: 2,
     torch: true, quietWait: 3, json: null, threads: null,
   };
@@ -63,7 +63,7 @@ function parseArgs(argv) {
     return true;
   });
   for (const m of [...o.models, ...o.webgpuModels]) if (!ALL_MODELS.includes(m)) throw new Error(`unknown model ${m}; expected ${ALL_MODELS.join(', ')}`);
-  for (const b of o.backends) if (b !== 'cpu' && b !== 'webgpu') throw new Error(`unknown backend ${b}; expected cpu or webgpu`);
+  for (const b of o.backends) if (b !== 'cpu' && b !== 'wasm' && b !== 'webgpu') throw new Error(`unknown backend ${b}; expected cpu, wasm or webgpu`);
   if (o.reps < 1 || o.webgpuReps < 1 || o.torchReps < 1) throw new Error('reps must be at least 1');
   return o;
 }

@@ -14,7 +14,8 @@ import type { WebGPUBackend } from '../kernels/webgpu/webgpu-backend';
 import { defineKernel, type Kernel } from '../kernels/webgpu/runtime/kernel';
 import type { GpuStorage } from '../kernels/webgpu/runtime/storage';
 import { UniformLayout } from '../kernels/webgpu/runtime/uniforms';
-import { matmul as matmulKernel } from '../kernels/webgpu/matmul';
+import { matmul as matmulKernel, setMatmulStrategy } from '../kernels/webgpu/matmul';
+import { dispatchFma, fmaFlops } from './workbench/ceiling';
 import { setConvStrategy } from '../kernels/webgpu/conv';
 
 const quick = process.argv.includes('--quick');
@@ -140,74 +141,6 @@ async function loadTfjs(gpuObj: GPU | undefined): Promise<Tfjs | string> {
 // ---------------------------------------------------------------------------------------------------------
 // Reference kernels that are not part of the backend
 
-const FMA_PARAMS = new UniformLayout([['iters', 'u32']]);
-const CHAINS = 4;
-const fmaKernel: Kernel = defineKernel('bench_fma', () => ({
-  workgroupSize: [64],
-  params: FMA_PARAMS,
-  inputs: 0,
-  outputs: 1,
-  source: () => `
-${FMA_PARAMS.wgsl()}
-@group(0) @binding(0) var<uniform> u: Params;
-@group(0) @binding(1) var<storage, read_write> out: array<vec4<f32>>;
-// ${CHAINS} independent vec4 FMA chains per invocation: the ALU ceiling
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3u) {
-  let s = f32(gid.x) * 1e-9;
-${[...Array(CHAINS).keys()].map((c) => `  var a${c} = vec4<f32>(s + ${c}.0, s, s, s);`).join('\n')}
-  let m = vec4<f32>(0.9999999);
-  let k = vec4<f32>(1e-7);
-  for (var i = 0u; i < u.iters; i++) {
-${[...Array(CHAINS).keys()].map((c) => `    a${c} = fma(a${c}, m, k);`).join('\n')}
-  }
-  out[gid.x] = ${[...Array(CHAINS).keys()].map((c) => `a${c}`).join(' + ')};
-}`,
-}));
-
-/** The workgroup-memory tiled matmul the register-blocked kernel is measured against (square, n % 64 == 0). */
-const TILED_PARAMS = new UniformLayout([['n', 'u32']]);
-const tiledKernel: Kernel = defineKernel('bench_matmul_tiled', () => ({
-  workgroupSize: [16, 16],
-  params: TILED_PARAMS,
-  inputs: 2,
-  outputs: 1,
-  source: () => `
-${TILED_PARAMS.wgsl()}
-@group(0) @binding(0) var<uniform> u: Params;
-@group(0) @binding(1) var<storage, read> A: array<f32>;
-@group(0) @binding(2) var<storage, read> B: array<f32>;
-@group(0) @binding(3) var<storage, read_write> C: array<f32>;
-const TILE = 64u; // 64×64 output tile per workgroup, 16×16 invocations × 4×4 outputs each
-const BK = 16u;   // K slice held in workgroup memory
-var<workgroup> As: array<array<f32, 64>, 16>;
-var<workgroup> Bs: array<array<f32, 64>, 16>;
-@compute @workgroup_size(16, 16)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(local_invocation_index) li: u32) {
-  let n = u.n;
-  let row0 = wid.y * TILE;
-  let col0 = wid.x * TILE;
-  var acc: array<vec4<f32>, 4>;
-  for (var k0 = 0u; k0 < n; k0 += BK) {
-    for (var e = li; e < TILE * BK; e += 256u) {
-      let r = e / BK; let c = e % BK;
-      As[c][r] = A[(row0 + r) * n + k0 + c];
-      let kr = e / TILE; let cc = e % TILE;
-      Bs[kr][cc] = B[(k0 + kr) * n + col0 + cc];
-    }
-    workgroupBarrier();
-    for (var kk = 0u; kk < BK; kk++) {
-      let b = vec4<f32>(Bs[kk][lid.x * 4u], Bs[kk][lid.x * 4u + 1u], Bs[kk][lid.x * 4u + 2u], Bs[kk][lid.x * 4u + 3u]);
-      for (var r = 0u; r < 4u; r++) { acc[r] = fma(vec4<f32>(As[kk][lid.y * 4u + r]), b, acc[r]); }
-    }
-    workgroupBarrier();
-  }
-  for (var r = 0u; r < 4u; r++) {
-    for (var c = 0u; c < 4u; c++) { C[(row0 + lid.y * 4u + r) * n + col0 + lid.x * 4u + c] = acc[r][c]; }
-  }
-}`,
-}));
-
 // ---------------------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
@@ -229,11 +162,11 @@ async function main(): Promise<void> {
     const iters = 256;
     const out = gpu.alloc('float32', threads * 4, 'bench');
     const run = (): Storage[] => {
-      gpu.rt.run(fmaKernel, [], [out.buffer], { iters }, threads / 64);
+      dispatchFma(gpu, out.buffer, iters);
       return [];
     };
     const t = await time(gpu, run);
-    const flops = threads * iters * CHAINS * 4 * 2;
+    const flops = fmaFlops(iters);
     row('pure vec4 FMA ceiling', `${f(flops / 1e6 / (t.gpuMs ?? t.wallMs))} GFLOP/s`, `gpu ${f(t.gpuMs)} ms`, `wall ${f(t.wallMs)} ms`, `${f(flops / 1e6 / t.cpuMs)} GFLOP/CPU-s`);
     gpu.release(out);
   }
@@ -299,13 +232,10 @@ async function main(): Promise<void> {
       tt ? `B transposed ${f(flops / 1e6 / (tt.gpuMs ?? tt.wallMs))} GFLOP/s` : '',
       `tfjs-webgpu: ${typeof tfMs === 'number' ? `${f(flops / 1e6 / tfMs)} GFLOP/s` : tfMs}`);
     if (n <= 512 && !quick) {
-      const out = gpu.alloc('float32', n * n, 'bench');
-      const tl = await time(gpu, () => {
-        gpu.rt.run(tiledKernel, [(a as GpuStorage).buffer, (b as GpuStorage).buffer], [out.buffer], { n }, [n / 64, n / 64, 1]);
-        return [];
-      });
-      row(`  workgroup-memory tiled 64×64×16 (comparison)`, `${f(flops / 1e6 / (tl.gpuMs ?? tl.wallMs))} GFLOP/s`, `first (compile) ${f(tl.firstMs, 0)} ms`);
-      gpu.release(out);
+      setMatmulStrategy('tiled');
+      const tl = await time(gpu, () => [gpu.matmul(va, vb)]);
+      setMatmulStrategy(null);
+      row(`  workgroup-memory tiled 64×64×16 (the hardware-GPU kernel, forced)`, `${f(flops / 1e6 / (tl.gpuMs ?? tl.wallMs))} GFLOP/s`, `first (compile) ${f(tl.firstMs, 0)} ms`);
     }
     gpu.release(a);
     gpu.release(b);

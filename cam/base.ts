@@ -8,6 +8,9 @@
 //   4. the layers are combined (mean by default; max or product) after max(·, 0), then min-max again.
 // Everything is tensor ops, so on the WebGPU backend the resize and min-max run on the device. The
 // principal-component step of eigenSmooth/EigenCAM runs on the CPU (cam/pca.ts).
+// Guards that keep valid results exact and turn bad ones into errors: the map size and the memory the maps
+// will need are checked before any work (limits.ts), and NaN/±Inf reaching the logits that targets rank
+// or a returned map is an error naming the first stage that holds it (finite.ts).
 import { Tensor } from '../core/tensor';
 import { Module } from '../core/nn/module';
 import { tensor } from '../core/ops/creation';
@@ -25,6 +28,7 @@ import { applyTarget, ClassifierOutputTarget, type Target } from './targets';
 import { firstComponentProjection } from './pca';
 import { checkMapWork, resolveLimits, type CamLimits } from './limits';
 import { checkStages, firstNonFiniteSample, type StageCheck } from './finite';
+import { TraceRecorder, mapFormula, weightsFormula, type CamTrace } from './trace';
 
 export interface CAMOptions {
   model: Module;
@@ -50,6 +54,8 @@ export interface CamForwardOptions extends CamLimits {
   /** Patch-grid height and width for ViT reshape transforms. */
   H?: number;
   W?: number;
+  /** Also return every intermediate of the computation, named (cam/trace.ts). */
+  trace?: boolean;
 }
 
 /** Target sets for computeCams, or a function that builds them from the model's outputs. */
@@ -63,6 +69,8 @@ export type ComputeOptions = Omit<CamForwardOptions, 'inputTensor' | 'targets'> 
   numMaps?: number;
   /** The public entry point, for error messages (default: the method's class name). */
   caller?: string;
+  /** Set by computeCams when opts.trace asks for a trace. */
+  traceRecorder?: TraceRecorder;
 };
 
 export interface CamResult {
@@ -70,6 +78,8 @@ export interface CamResult {
   cam: Tensor;
   /** The model's output for the input (detached). */
   outputs: Tensor;
+  /** With `trace: true`: the named intermediates the map was computed from. */
+  trace?: CamTrace;
 }
 
 /** What a method sees for one layer. */
@@ -82,6 +92,8 @@ export interface LayerContext {
   eigenSmooth: boolean;
   /** The call's memory limits, for methods that allocate more (ScoreCAM, KPCA-CAM). */
   limits: Required<CamLimits>;
+  /** With a trace: where weightedSum reports the channel weights, and which target set this is. */
+  trace?: { recorder: TraceRecorder; set: number };
 }
 
 export abstract class BaseCAM {
@@ -104,6 +116,7 @@ export abstract class BaseCAM {
 
   /** Channel weights N×C → Σ_c w_c·A_c (or its first principal component with eigenSmooth). */
   protected async weightedSum(ctx: LayerContext, weights: Tensor): Promise<Tensor> {
+    ctx.trace?.recorder.record('channelWeights', ctx.trace.set, ctx.layerIndex, weightsFormula(this.constructor.name), weights);
     const wa = mul(ctx.activations, unsqueeze(unsqueeze(weights, -1), -1));
     return ctx.eigenSmooth ? project2d(wa) : sum(wa, 1);
   }
@@ -121,8 +134,8 @@ export abstract class BaseCAM {
       this.checkPlannedMaps(opts.inputTensor, opts, 7, who);
       return this.forwardAugSmooth(opts);
     }
-    const [{ cams, outputs }] = [await this.computeCams(opts.inputTensor, [opts.targets ?? null], opts)];
-    return { cam: cams[0], outputs };
+    const [{ cams, outputs, trace }] = [await this.computeCams(opts.inputTensor, [opts.targets ?? null], opts)];
+    return trace ? { cam: cams[0], outputs, trace } : { cam: cams[0], outputs };
   }
 
   /**
@@ -130,13 +143,25 @@ export abstract class BaseCAM {
    * class). The graph is kept between the backward passes, so several explanations of the same images
    * cost one forward.
    */
-  async computeCams(input: Tensor, targetSetsOrFn: TargetSets, opts: ComputeOptions): Promise<{ cams: Tensor[]; outputs: Tensor; targetsUsed: Target[][] }> {
+  async computeCams(input: Tensor, targetSetsOrFn: TargetSets, opts: ComputeOptions): Promise<{ cams: Tensor[]; outputs: Tensor; targetsUsed: Target[][]; trace?: CamTrace }> {
     const who = opts.caller ?? this.constructor.name;
     checkCamInput(input, who);
+    if (opts.targetSize != null) checkTargetSize(opts.targetSize, who);
     this.checkPlannedMaps(input, opts, mapCount(targetSetsOrFn, opts) - 1, who);
-    // The forward graph, activations and gradients are freed when the call ends; only the maps and the
-    // outputs survive (on WebGPU nothing else would free them).
-    return tidyAsync(() => this.computeCamsImpl(input, targetSetsOrFn, opts));
+    if (!opts.trace) return tidyAsync(() => this.computeCamsImpl(input, targetSetsOrFn, opts));
+    // methods with their own pipeline (FullGrad) would return a trace with their steps missing
+    if (this.computeCamsImpl !== BaseCAM.prototype.computeCamsImpl) throw new Error(`${who}: trace is not available for ${this.constructor.name}, which has its own pipeline`);
+    const recorder = new TraceRecorder(this.constructor.name, this.capture.layers.map((_, i) => this.capture.layerName(i)));
+    let r;
+    try {
+      // The forward graph, activations and gradients are freed when the call ends; only the maps and the
+      // outputs survive (on WebGPU nothing else would free them). The recorder's views are kept apart.
+      r = await tidyAsync(() => this.computeCamsImpl(input, targetSetsOrFn, { ...opts, traceRecorder: recorder }));
+    } catch (e) {
+      recorder.dispose();
+      throw e;
+    }
+    return { ...r, trace: await recorder.finish() };
   }
 
   /** The memory check, before any work, when the map size is known from the options and the input. */
@@ -147,7 +172,7 @@ export abstract class BaseCAM {
     let source: string;
     if (opts.targetSize) {
       size = [opts.targetSize[1], opts.targetSize[0]];
-      source = `targetSize ${JSON.stringify(opts.targetSize)}`;
+      source = `targetSize [${opts.targetSize[0]}, ${opts.targetSize[1]}]`;
     } else if (opts.defaultSizeIsGrid) {
       return; // the grid is known after the forward pass: combineLayers checks it
     } else {
@@ -164,15 +189,23 @@ export abstract class BaseCAM {
     const inputStage: StageCheck = { stage: 'input', label: 'the input (inputTensor)', tensor: input };
     await checkStages([inputStage], who);
     const out = this.capture.call(input, { H: opts.H, W: opts.W });
+    // kept tensors escape the call's scope: on an error they are freed here
+    const kept: Tensor[] = [];
     try {
       if (out.rank < 1 || out.shape[0] !== N) throw new Error(`${who}: the model output ${fmtShape(out.shape)} has no batch dimension of ${N}`);
       const outputs = keep(out.detach());
+      kept.push(outputs);
       const acts = this.capture.activations();
+      const rec = opts.traceRecorder;
+      if (rec) {
+        rec.recordLogits(outputs);
+        acts.forEach((a, i) => rec.record('activations', null, i, `A = output of '${this.capture.layerName(i)}'${a.rank === 4 ? ' (N×C×h×w)' : ''}`, a));
+      }
       const actStages = acts.map((a, i): StageCheck => ({ stage: 'activations', label: `the activations of target layer ${i} ('${this.capture.layerName(i)}')`, tensor: a }));
       const outputStage: StageCheck = { stage: 'model output', label: 'the model output', tensor: outputs };
       // top-class and Finer targets rank the logits: NaN would silently pick class 0
       const autoTargets = typeof targetSetsOrFn === 'function' || targetSetsOrFn.some((t) => !t);
-      if (autoTargets && (await firstNonFiniteSample(outputs)) >= 0) await checkStages([...actStages, outputStage], who);
+      if (autoTargets && (await firstNonFiniteSample(outputs)) >= 0) await checkStages([inputStage, ...actStages, outputStage], who);
       const targetSets = typeof targetSetsOrFn === 'function' ? await targetSetsOrFn(outputs) : targetSetsOrFn;
       const cams: Tensor[] = [];
       const targetsUsed: Target[][] = [];
@@ -183,37 +216,52 @@ export abstract class BaseCAM {
         }
         targetsUsed.push(targets);
         const last = s === targetSets.length - 1;
-        const grads = this.usesGradients ? this.capture.gradients(scoreSum(out, targets, who), !last) : null;
-        const cam = await this.combineLayers(input, acts, grads, targets, { ...opts, numMaps: targetSets.length }, who);
+        const onScore = rec ? (n: number, score: Tensor) => rec.recordTarget(s, n, targets[n], score, select(outputs, 0, n)) : undefined;
+        const grads = this.usesGradients ? this.capture.gradients(scoreSum(out, targets, who, onScore), !last) : null;
+        if (rec && !this.usesGradients) targets.forEach((t, n) => rec.recordTarget(s, n, t, applyTarget(t, select(outputs, 0, n), `${who} target ${n}`), select(outputs, 0, n)));
+        grads?.forEach((g, i) => rec?.record('gradients', s, i, '∂target/∂A (the sum of the samples\' targets, differentiated at A)', g));
+        const cam = await this.combineLayers(input, acts, grads, targets, { ...opts, numMaps: targetSets.length }, who, s);
         const bad = await firstNonFiniteSample(cam);
         if (bad >= 0) {
           const gradStages = (grads ?? []).map((g, i): StageCheck => ({ stage: 'gradients', label: `the gradients at target layer ${i} ('${this.capture.layerName(i)}')`, tensor: g }));
-          await checkStages([...actStages, outputStage, ...gradStages], who, { label: `the ${this.constructor.name} map`, sample: bad });
+          await checkStages([inputStage, ...actStages, outputStage, ...gradStages], who, { label: `the ${this.constructor.name} map`, sample: bad });
         }
         cams.push(keep(cam));
+        kept.push(cam);
       }
       return { cams, outputs, targetsUsed };
+    } catch (e) {
+      for (const t of kept) t.dispose();
+      throw e;
     } finally {
       this.capture.clear();
     }
   }
 
-  private async combineLayers(input: Tensor, acts: Tensor[], grads: Tensor[] | null, targets: Target[], opts: ComputeOptions, who: string): Promise<Tensor> {
+  private async combineLayers(input: Tensor, acts: Tensor[], grads: Tensor[] | null, targets: Target[], opts: ComputeOptions, who: string, set = 0): Promise<Tensor> {
     const limits = resolveLimits(opts, who);
+    const rec = opts.traceRecorder;
     const perLayer: Tensor[] = [];
     for (let i = 0; i < acts.length; i++) {
       const ctx: LayerContext = { input, activations: acts[i], gradients: grads ? grads[i] : null, targets, layerIndex: i, eigenSmooth: opts.eigenSmooth ?? false, limits };
+      if (rec) ctx.trace = { recorder: rec, set };
       perLayer.push(await this.layerCam(ctx));
+      rec?.record('weightedSum', set, i, mapFormula(this.constructor.name, ctx.eigenSmooth), perLayer[i]);
     }
     if (opts.raw) return perLayer[0];
     const planned = resolveTargetSize(opts, input, perLayer);
     const [h, w] = planned ?? perLayer[0].shape.slice(1);
-    const source = opts.targetSize ? `targetSize ${JSON.stringify(opts.targetSize)}` : planned ? 'the input size (targetSize omitted)' : 'the feature grid (targetSize omitted)';
+    const source = opts.targetSize ? `targetSize [${opts.targetSize[0]}, ${opts.targetSize[1]}]` : planned ? 'the input size (targetSize omitted)' : 'the feature grid (targetSize omitted)';
     checkMapWork({ batch: input.shape[0], layers: perLayer.length, extraMaps: (opts.numMaps ?? 1) - 1, height: h, width: w, source }, limits, who);
     return tidy(() => {
-      const size = planned;
-      const maps = perLayer.map((c) => scaleCam(relu(c), size));
-      return aggregateLayers(maps, opts.aggregate ?? 'mean');
+      const maps = perLayer.map((c, i) => {
+        const r = relu(c);
+        rec?.record('relu', set, i, 'max(M, 0)', r);
+        return scaleCam(r, planned, rec ? (key, t, formula) => rec.record(key, set, i, formula, t) : undefined);
+      });
+      const cam = aggregateLayers(maps, opts.aggregate ?? 'mean', rec ? (t, formula) => rec.record('combined', set, null, formula, t) : undefined);
+      rec?.record('cam', set, null, 'the combined map, min-max normalised again: the returned CAM', cam);
+      return cam;
     });
   }
 
@@ -259,6 +307,8 @@ function checkForwardOptions(opts: CamForwardOptions, who: string): void {
   resolveLimits(opts, `${who}.forward`);
   if (opts.targets != null && !Array.isArray(opts.targets)) throw new TypeError(`${who}.forward: targets must be an array (one per sample) or null`);
   if (opts.targetSize != null) checkTargetSize(opts.targetSize, who);
+  if (opts.trace !== undefined && typeof opts.trace !== 'boolean') throw new TypeError(`${who}.forward: trace must be true or false, got ${JSON.stringify(opts.trace)}`);
+  if (opts.trace && opts.augSmooth) throw new Error(`${who}.forward: trace and augSmooth cannot be combined (six passes would be averaged; trace one pass)`);
   if (opts.aggregate !== undefined && !['mean', 'max', 'product'].includes(opts.aggregate)) {
     throw new TypeError(`${who}.forward: aggregate must be 'mean', 'max' or 'product', got ${JSON.stringify(opts.aggregate)}`);
   }
@@ -289,10 +339,11 @@ async function topClassTargets(outputs: Tensor): Promise<Target[]> {
 }
 
 /** Σ_n target_n(output_n): each target sees one sample's output. */
-export function scoreSum(out: Tensor, targets: readonly Target[], who: string): Tensor {
+export function scoreSum(out: Tensor, targets: readonly Target[], who: string, onScore?: (sample: number, score: Tensor) => void): Tensor {
   let total: Tensor | null = null;
   targets.forEach((t, n) => {
     const s = applyTarget(t, select(out, 0, n), `${who} target ${n}`);
+    onScore?.(n, s);
     total = total ? add(total, s) : s;
   });
   return total!;
@@ -310,16 +361,18 @@ function resolveTargetSize(opts: ComputeOptions, input: Tensor, maps: Tensor[]):
 }
 
 /** Per-image min-max (x − min, / (1e-7 + max)), then bilinear resize (half-pixel centres) if a size is given. */
-export function scaleCam(cam: Tensor, size: [number, number] | null): Tensor {
+export function scaleCam(cam: Tensor, size: [number, number] | null, onStep?: (key: 'normalised' | 'resized', t: Tensor, formula: string) => void): Tensor {
   const shifted = sub(cam, amin(cam, [1, 2], true));
   let y = div(shifted, add(amax(shifted, [1, 2], true), 1e-7));
+  onStep?.('normalised', y, 'y = x − min(x);  y / (1e-7 + max(y))  (per image)');
   if (size && (size[0] !== y.shape[1] || size[1] !== y.shape[2])) {
     y = squeeze(interpolate(unsqueeze(y, 1), { size, mode: 'bilinear', alignCorners: false }), 1);
+    onStep?.('resized', y, `bilinear resize to ${size[0]}×${size[1]} (half-pixel centres, as OpenCV INTER_LINEAR)`);
   }
   return y;
 }
 
-function aggregateLayers(maps: Tensor[], how: Aggregate): Tensor {
+function aggregateLayers(maps: Tensor[], how: Aggregate, onCombined?: (t: Tensor, formula: string) => void): Tensor {
   const shape = maps[0].shape;
   maps.forEach((m, i) => {
     if (m.shape[1] !== shape[1] || m.shape[2] !== shape[2]) {
@@ -331,6 +384,7 @@ function aggregateLayers(maps: Tensor[], how: Aggregate): Tensor {
   if (how === 'mean') combined = mean(st, 1);
   else if (how === 'max') combined = amax(st, 1);
   else combined = maps.slice(1).reduce((acc, m) => mul(acc, relu(m)), relu(maps[0]));
+  onCombined?.(combined, `${how} over the ${maps.length} layer map${maps.length === 1 ? '' : 's'} of max(map, 0)`);
   return scaleCam(combined, null);
 }
 

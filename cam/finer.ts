@@ -15,6 +15,7 @@ import { Tensor } from '../core/tensor';
 import { fmtShape } from '../core/shape';
 import { BaseCAM, checkCamInput, checkTargetSize, type Aggregate, type CAMOptions } from './base';
 import type { CamLimits } from './limits';
+import type { CamTrace } from './trace';
 import { GradCAM } from './methods/gradient';
 import { FinerWeightedTarget, type FinerObjective, type Target } from './targets';
 
@@ -42,6 +43,8 @@ export interface FinerForwardOptions extends FinerMode, CamLimits {
   /** 'weighted' (official, default) or 'mean' (the paper's Eq. 8). */
   objective?: FinerObjective;
   aggregate?: Aggregate;
+  /** Also return every intermediate, named (cam/trace.ts); with several modes, one target set per mode. */
+  trace?: boolean;
 }
 
 export interface FinerResult {
@@ -49,6 +52,7 @@ export interface FinerResult {
   outputs: Tensor;
   mainCategories: number[];
   references: number[][];
+  trace?: CamTrace;
 }
 
 export interface FinerModesResult {
@@ -56,6 +60,7 @@ export interface FinerModesResult {
   outputs: Tensor;
   mainCategories: number[][];
   references: number[][][];
+  trace?: CamTrace;
 }
 
 /** Classes of one sample ordered by |z_c − z_t| ascending, ties by class index. */
@@ -99,7 +104,8 @@ export class FinerCAM {
 
   async forward(opts: FinerForwardOptions): Promise<FinerResult> {
     const r = await this.forwardModes({ ...opts, modes: [{ alpha: opts.alpha ?? 1, referenceCategoryRanks: opts.referenceCategoryRanks ?? [1, 2, 3] }] });
-    return { cam: r.cams[0], outputs: r.outputs, mainCategories: r.mainCategories[0], references: r.references[0] };
+    const one = { cam: r.cams[0], outputs: r.outputs, mainCategories: r.mainCategories[0], references: r.references[0] };
+    return r.trace ? { ...one, trace: r.trace } : one;
   }
 
   /**
@@ -114,6 +120,7 @@ export class FinerCAM {
     checkCamInput(x, who);
     if (opts.targetSize != null) checkTargetSize(opts.targetSize, who);
     if (!Array.isArray(opts.modes) || opts.modes.length === 0) throw new TypeError(`${who}: modes must be a non-empty array`);
+    if (opts.trace !== undefined && typeof opts.trace !== 'boolean') throw new TypeError(`${who}: trace must be true or false, got ${JSON.stringify(opts.trace)}`);
     const modes = opts.modes.map((m) => ({ alpha: checkAlpha(m.alpha ?? 1, who), ranks: checkRanks(m.referenceCategoryRanks ?? [1, 2, 3], who) }));
     const N = x.shape[0];
     const targetIdx = opts.targetIdx;
@@ -155,7 +162,7 @@ export class FinerCAM {
       }
       return sets;
     };
-    const { cams, outputs } = await this.baseCam.computeCams(x, buildTargets, {
+    const { cams, outputs, trace } = await this.baseCam.computeCams(x, buildTargets, {
       targetSize: opts.targetSize ?? null,
       defaultSizeIsGrid: true,
       eigenSmooth: opts.eigenSmooth,
@@ -166,8 +173,11 @@ export class FinerCAM {
       maxCamBytes: opts.maxCamBytes,
       numMaps: modes.length,
       caller: who,
+      trace: opts.trace,
     });
-    return { cams, outputs, mainCategories: mains, references: refs };
+    const result: FinerModesResult = { cams, outputs, mainCategories: mains, references: refs };
+    if (trace) result.trace = trace;
+    return result;
   }
 
   dispose(): void {

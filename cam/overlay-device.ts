@@ -1,6 +1,6 @@
 // showCamOnImage with the arithmetic on the tensor's device: on the WebGPU backend the JET lookup, the
 // blend and the normalisation run as kernels and only the final bytes come back. Same float32 steps as
-// the host version (image/colormap.ts), so on the CPU backend the bytes are identical.
+// the host version (image/overlay.ts), so on the CPU backend the bytes are identical.
 import type { Tensor } from '../core/tensor';
 import { tensor } from '../core/ops/creation';
 import { add, cast, clamp, div, floor, mul } from '../core/ops/elementwise';

@@ -52,3 +52,33 @@ export function vitReshapeTransform(opts: VitReshapeOptions = {}): ReshapeTransf
     return permute(reshape(slice(t, 1, prefix, null), [N, h!, w!, C]), [0, 3, 1, 2]);
   };
 }
+
+export interface SwinReshapeOptions {
+  /** Grid height and width when the call gives none (pytorch-grad-cam's defaults: 7 × 7). */
+  height?: number;
+  width?: number;
+}
+
+/**
+ * pytorch-grad-cam's swinT_reshape_transform: Swin has no prefix token, and its stages give N×L×C tokens
+ * (timm) or N×h×w×C maps (torchvision, channels last); both become N×C×h×w. The grid is (H, W) from the
+ * call (FinerCAM's H, W), else `height` × `width`.
+ */
+export function swinReshapeTransform(opts: SwinReshapeOptions = {}): ReshapeTransform {
+  const height = opts.height ?? 7;
+  const width = opts.width ?? 7;
+  for (const [k, v] of [['height', height], ['width', width]] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new RangeError(`swinReshapeTransform: ${k} must be a positive integer, got ${String(v)}`);
+  }
+  return (t: Tensor, grid: GridInfo): Tensor => {
+    if (t.rank !== 3 && t.rank !== 4) throw new Error(`swinReshapeTransform: expected tokens [N, L, C] or channels-last maps [N, h, w, C], got ${fmtShape(t.shape)}`);
+    if ((grid.H === undefined) !== (grid.W === undefined)) throw new Error('swinReshapeTransform: give both H and W, or neither');
+    const h = grid.H ?? height;
+    const w = grid.W ?? width;
+    const N = t.shape[0];
+    const C = t.shape[t.rank - 1];
+    const L = t.rank === 3 ? t.shape[1] : t.shape[1] * t.shape[2];
+    if (h * w !== L) throw new Error(`swinReshapeTransform: a ${h}×${w} grid does not match ${L} tokens (${fmtShape(t.shape)}); pass height and width (or H and W per call)`);
+    return permute(reshape(t, [N, h, w, C]), [0, 3, 1, 2]);
+  };
+}

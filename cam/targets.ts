@@ -9,6 +9,7 @@ import { select } from '../core/ops/views';
 import { gather } from '../core/ops/indexing';
 import { softmax } from '../core/ops/softmax';
 import { fmtShape } from '../core/shape';
+import { keep } from '../core/scope';
 
 export interface TargetObject {
   call(output: Tensor): Tensor;
@@ -119,5 +120,77 @@ export class FinerWeightedTarget implements TargetObject {
     const pr = gather(softmax(output, 0), 0, idx);
     const num = sum(mul(pr, sub(zn, mul(zr, this.alpha))));
     return div(num, add(sum(pr), 1e-9));
+  }
+}
+
+/** softmax(z) over the last axis — the whole vector, for metrics and gradient-free uses (not a CAM's scalar). */
+export class SoftmaxOutputTarget implements TargetObject {
+  call(output: Tensor): Tensor {
+    if (output.rank < 1) throw new Error(`SoftmaxOutputTarget: expects an output with a class axis, got shape ${fmtShape(output.shape)}`);
+    return softmax(output, -1);
+  }
+}
+
+/** The output itself (all raw scores), for metrics and gradient-free uses (not a CAM's scalar). */
+export class RawScoresOutputTarget implements TargetObject {
+  call(output: Tensor): Tensor {
+    return output;
+  }
+}
+
+/**
+ * Σ_{h,w} out[category, h, w] · mask[h, w] for one sample's segmentation output (classes × H × W), as
+ * pytorch-grad-cam's SemanticSegmentationTarget. `mask` is an H×W tensor on the output's device, or the
+ * H·W values row-major (a Float32Array or number array; moved to the output's device on first use). The
+ * mask may be binary or soft.
+ */
+export class SemanticSegmentationTarget implements TargetObject {
+  private readonly host: Float32Array | null;
+  private readonly onDevice = new Map<string, Tensor>();
+  constructor(readonly category: number, readonly mask: Tensor | Float32Array | readonly number[]) {
+    checkIndex(category, 'SemanticSegmentationTarget', 'category');
+    if (mask instanceof Tensor) {
+      if (mask.rank !== 2) throw new Error(`SemanticSegmentationTarget: mask must be an H×W tensor, got shape ${fmtShape(mask.shape)}`);
+      this.host = null;
+    } else if (mask instanceof Float32Array || Array.isArray(mask)) {
+      const bad = Array.prototype.findIndex.call(mask, (v: unknown) => typeof v !== 'number' || !Number.isFinite(v));
+      if (bad >= 0) throw new TypeError(`SemanticSegmentationTarget: mask values must be finite numbers, mask[${bad}] is ${String(mask[bad])}`);
+      this.host = Float32Array.from(mask);
+    } else {
+      throw new TypeError('SemanticSegmentationTarget: mask must be an H×W Tensor, or a Float32Array / number[] of H·W values');
+    }
+  }
+
+  /** The mask as an H×W tensor on `device`, checked against the output's H×W. */
+  private maskFor(H: number, W: number, device: Tensor['device']): Tensor {
+    const who = 'SemanticSegmentationTarget';
+    if (this.mask instanceof Tensor) {
+      if (this.mask.shape[0] !== H || this.mask.shape[1] !== W) {
+        throw new Error(`${who}: mask is ${this.mask.shape[0]}×${this.mask.shape[1]} but the output's maps are ${H}×${W}`);
+      }
+      if (this.mask.device !== device) throw new Error(`${who}: mask is on '${this.mask.device}' but the output is on '${device}'; move it with await mask.toDevice('${device}')`);
+      return this.mask;
+    }
+    if (this.host!.length !== H * W) throw new Error(`${who}: mask has ${this.host!.length} values but the output's maps are ${H}×${W} = ${H * W} pixels`);
+    let t = this.onDevice.get(device);
+    if (!t || t.isDisposed) {
+      t = keep(tensor(this.host!, [H, W], { device }));
+      this.onDevice.set(device, t);
+    }
+    return t;
+  }
+
+  call(output: Tensor): Tensor {
+    const who = 'SemanticSegmentationTarget';
+    if (output.rank !== 3) throw new Error(`${who}: expects one sample's segmentation output (classes × H × W), got shape ${fmtShape(output.shape)}`);
+    const [K, H, W] = output.shape;
+    const c = checkCategory(this.category, K, who, 'category');
+    return sum(mul(select(output, 0, c), this.maskFor(H, W, output.device)));
+  }
+
+  /** Frees the device copies of a host mask. */
+  dispose(): void {
+    for (const t of this.onDevice.values()) t.dispose();
+    this.onDevice.clear();
   }
 }

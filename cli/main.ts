@@ -6,6 +6,7 @@ import { explain, EXPLAIN_OPTIONS } from './commands/explain';
 import { visualize, VISUALIZE_OPTIONS } from './commands/visualize';
 import { trainProbe, TRAIN_PROBE_OPTIONS } from './commands/train-probe';
 import { demo, DEMO_OPTIONS } from './commands/demo';
+import { benchKernel, BENCH_KERNEL_OPTIONS } from './commands/bench-kernel';
 import { packageVersion } from './version';
 
 interface Command {
@@ -21,6 +22,7 @@ const COMMANDS: Record<string, Command> = {
   generate: { run: generate, options: GENERATE_OPTIONS, summary: "CAMs for a dataset (the seed's generate_cams.py)", usage: '--dataset <folder|list.txt> --save <dir> --model <preset|options.json> --weights <file> [options]' },
   visualize: { run: visualize, options: VISUALIZE_OPTIONS, summary: "PNG strips from generate's output (the seed's visualize.py)", usage: '--dataset <folder> --cams <dir> --classes <file> --save <dir>' },
   'train-probe': { run: trainProbe, options: TRAIN_PROBE_OPTIONS, summary: "train a linear classifier on a frozen backbone (the seed's dino_train.py)", usage: '--dataset <root with train/ and val/ or test/> --model <preset> --weights <file> --out <file.safetensors>' },
+  'bench-kernel': { run: benchKernel, options: BENCH_KERNEL_OPTIONS, summary: 'check a WGSL kernel variant against the CPU backend, then time it beside the built-in kernel and tfjs-webgpu', usage: '<variant.ts|.js> [--model resnet50] [--quick]' },
 };
 
 function usage(): string {
@@ -47,7 +49,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (cmd === 'help') {
-    if (!rest[0]) {
+    if (!rest[0] || rest[0] === 'help' || rest[0] === 'version') {
       console.log(usage());
       return 0;
     }

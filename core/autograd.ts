@@ -1,6 +1,8 @@
 // Reverse-mode autograd: a tape recorded eagerly as a DAG of Nodes (one per op output), walked backwards
 // in reverse topological order. Each op states its gradient rule next to its forward (core/ops/*), written
-// with ordinary ops, so every backend gets gradients for free.
+// with ordinary ops, so most gradients need nothing from a backend beyond its forward kernels; the few
+// that cannot be composed efficiently (conv2d's input and weight gradients, max-pool's scatter, scatterAdd)
+// are kernels of the Backend contract (core/backend.ts) that every backend implements.
 //
 // grad() computes only what the requested inputs need: nodes that do not lead to a requested tensor are
 // never visited, inputs that do not lead to one get no gradient, and the walk stops at the requested

@@ -10,6 +10,7 @@ export { noGrad, enableGrad, isGradEnabled } from './grad-mode';
 export { grad, backward, autogradStats, resetAutogradStats } from './autograd';
 export type { GradOptions } from './autograd';
 export { manualSeed, makeRng } from './random';
+export { setCpuThreads } from './threads';
 export { setDefaultDevice, getDefaultBackend, getBackend, registerBackendFactory } from './device';
 export type { DeviceName } from './device';
 export * from './ops/creation';

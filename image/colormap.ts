@@ -1,9 +1,7 @@
 /**
- * Heatmap rendering for CAMs, byte-identical to the Python reference stack:
- *   - `jetColormap` / `applyColormapJet`: OpenCV's `cv2.applyColorMap(x, cv2.COLORMAP_JET)`, returned in RGB order;
- *   - `showCamOnImage`: pytorch-grad-cam's `show_cam_on_image(img / 255, mask, use_rgb=True, image_weight=w)`.
+ * OpenCV's JET colormap, byte-identical: `jetColormap` / `applyColormapJet` give `cv2.applyColorMap(x,
+ * cv2.COLORMAP_JET)` in RGB order. Overlays built on it are in overlay.ts.
  */
-import { assertRgbImage, type RgbImage } from './types';
 
 const f32 = Math.fround;
 
@@ -92,60 +90,4 @@ export function applyColormapJet(values: Uint8Array): Uint8Array {
     out[o + 2] = lut[k + 2];
   }
   return out;
-}
-
-export interface ShowCamOptions {
-  /** Weight of the image in the blend, in [0, 1] (pytorch-grad-cam's image_weight); the heatmap gets 1 - w. */
-  imageWeight?: number;
-}
-
-/**
- * Overlays a CAM on an image exactly as pytorch-grad-cam's `show_cam_on_image(np.float32(img) / 255, cam,
- * use_rgb=True, image_weight=w)`:
- *   heat = float32(JET[uint8(255 * cam)]) / 255;  out = (1 - w) * heat + w * img / 255;
- *   out = out / max(out);  result = uint8(255 * out)
- * with NumPy's float32 arithmetic (the Python scalars 1 - w and w are rounded to float32 first) and its truncating
- * uint8 casts, so the bytes match the Python output.
- *
- * @param cam row-major `img.height x img.width` values in [0, 1] (anything whose 255 * value lies in (-1, 256),
- *   where NumPy's uint8 cast is well defined).
- */
-export function showCamOnImage(img: RgbImage, cam: Float32Array, options: ShowCamOptions = {}): RgbImage {
-  assertRgbImage(img, 'img');
-  if (!(cam instanceof Float32Array)) throw new TypeError('cam must be a Float32Array');
-  const n = img.width * img.height;
-  if (cam.length !== n) {
-    throw new RangeError(`cam has ${cam.length} values, expected img.width * img.height = ${img.width}*${img.height} = ${n}`);
-  }
-  const w = options.imageWeight ?? 0.5;
-  if (typeof w !== 'number' || !(w >= 0 && w <= 1)) {
-    throw new RangeError(`imageWeight must be in [0, 1] (got ${w})`);
-  }
-  if (!jetTable) jetColormap();
-  const lut = jetTable!;
-  const heatW = f32(1 - w);
-  const imgW = f32(w);
-
-  const blend = new Float32Array(n * 3);
-  let max = -Infinity;
-  for (let p = 0; p < n; p++) {
-    const scaled = f32(255 * cam[p]);
-    if (!(scaled > -1 && scaled < 256)) {
-      throw new RangeError(`cam[${p}] = ${cam[p]} is outside [0, 1]`);
-    }
-    const k = Math.trunc(scaled) * 3; // np.uint8 truncates toward zero
-    for (let c = 0; c < 3; c++) {
-      const heat = f32(lut[k + c] / 255);
-      const pix = f32(img.data[3 * p + c] / 255);
-      const v = f32(f32(heatW * heat) + f32(imgW * pix));
-      blend[3 * p + c] = v;
-      if (v > max) max = v;
-    }
-  }
-  const out = new Uint8Array(n * 3);
-  // max is 0 only for a black image with imageWeight 1: NumPy then computes 0/0 = NaN, and uint8(NaN) is 0 on x86.
-  if (max > 0) {
-    for (let i = 0; i < out.length; i++) out[i] = Math.trunc(f32(255 * f32(blend[i] / max)));
-  }
-  return { width: img.width, height: img.height, data: out };
 }

@@ -5,10 +5,17 @@
  *
  * Supported: baseline and extended sequential Huffman (SOF0/SOF1, 8-bit), progressive Huffman (SOF2: spectral
  * selection and successive approximation), interleaved and non-interleaved scans, restart intervals, any integer
- * sampling-factor ratio (4:4:4, 4:2:2, 4:2:0, 4:4:0, 4:1:1, ...), grayscale, YCbCr and RGB colour spaces (chosen
- * from the JFIF/Adobe markers and component ids exactly as libjpeg's default_decompress_parms does), files without
- * Huffman tables (Motion-JPEG: standard tables). Rejected with an ImageDecodeError: CMYK/YCCK and other component
- * counts, 12-bit, lossless, hierarchical and arithmetic-coded files, DNL-defined heights, truncated or corrupt data.
+ * sampling-factor ratio (4:4:4, 4:2:2, 4:2:0, 4:4:0, 4:1:1, ...), grayscale, YCbCr, RGB, CMYK and YCCK colour spaces
+ * (chosen from the JFIF/Adobe markers and component ids exactly as libjpeg's default_decompress_parms does; four
+ * components are converted as PIL does, see jpeg-color.ts), sequential files without Huffman tables (Motion-JPEG:
+ * the Annex K tables, as libjpeg-turbo). Rejected with an ImageDecodeError: other component counts, 12-bit,
+ * lossless, hierarchical and arithmetic-coded files, and whatever PIL refuses.
+ *
+ * Damaged files are handled as PIL 9.4 on libjpeg-turbo 2.1 handles them (ImageFile.LOAD_TRUNCATED_IMAGES off):
+ * libjpeg's recoveries are reproduced bit for bit (jpeg-huffman.ts: zero bits after a segment ends early, grey for the
+ * rest of it, bad Huffman codes, junk and wrong restart markers; progressive files with missing or cut scans get the
+ * block smoothing libjpeg applies to them), while a file that stops without an EOI is refused exactly when libjpeg
+ * would suspend on it (jpeg-fill-model.ts), and a second scan in a single-scan file is refused as libjpeg refuses it.
  *
  * Structure: markers are parsed in order; every scan's coefficients are Huffman-decoded into one Int16 buffer per
  * component (progressive scans refine the same buffers); at the end each block is dequantised and inverse
@@ -406,10 +413,10 @@ function decodeScan(
     if (comps.includes(c)) decodeFail('JPEG', `component id ${id} appears twice in one scan`);
     const td = data[start + 2 + 2 * i] >> 4;
     const ta = data[start + 2 + 2 * i] & 15;
-    if (td > 3 || ta > 3) decodeFail('JPEG', 'bad Huffman table selector in SOS');
+    // libjpeg only checks the selectors of the tables a scan actually uses (need() below reports those).
     comps.push(c);
-    dcT.push(dcTables[td]);
-    acT.push(acTables[ta]);
+    dcT.push(td <= 3 ? dcTables[td] : null);
+    acT.push(ta <= 3 ? acTables[ta] : null);
   }
   const p = start + 1 + 2 * ns;
   const ss = data[p];

@@ -1,8 +1,12 @@
 /**
  * PNG decoding to RGB exactly as PIL 9.4's `Image.open(f).convert('RGB')`, and a simple RGB PNG encoder.
  *
- * Decoding handles every standard colour type and bit depth, both interlace methods, and checks chunk CRCs and the
- * zlib Adler-32. The conversion to RGB follows PIL, whose rules are not always "scale to 8 bits":
+ * Decoding handles every standard colour type and bit depth and both interlace methods. Damage is judged as PIL
+ * judges it (with ImageFile.LOAD_TRUNCATED_IMAGES off): CRCs are checked for the chunks before the image data only
+ * (PIL streams IDAT contents without looking at their CRCs, and after the image data reads whatever chunks it can),
+ * so a bad IDAT CRC (PngSuite's xcsn0g01) or a missing or cut-off IEND after complete image data still decodes;
+ * image data that ends before the last row, or a zlib stream whose Adler-32 is wrong, is an error.
+ * The conversion to RGB follows PIL, whose rules are not always "scale to 8 bits":
  *   - grey 1/2/4-bit: scaled to 0..255 (x255, x85, x17); grey 8-bit as is;
  *   - grey 16-bit: PIL opens it as mode 'I' (32-bit integers) and convert('RGB') *clips* to 0..255, so every value
  *     above 255 becomes white; it does not take the high byte;
@@ -11,7 +15,7 @@
  *   - palette: indices past the end of PLTE read PIL's default palette, a grey ramp (index i -> (i, i, i)).
  */
 import { crc32 } from '../core/codec/checksum';
-import { zlibCompress } from './deflate';
+import { zlibCompress } from '../core/codec/deflate';
 import { inflateZlib } from './inflate';
 import { DEFAULT_MAX_PIXELS, assertRgbImage, decodeFail, type RgbImage } from './types';
 
@@ -51,6 +55,8 @@ interface Header {
   interlaced: boolean;
 }
 
+const isType = (d: Uint8Array, p: number, t: string): boolean =>
+  d[p] === t.charCodeAt(0) && d[p + 1] === t.charCodeAt(1) && d[p + 2] === t.charCodeAt(2) && d[p + 3] === t.charCodeAt(3);
 const u32 = (d: Uint8Array, p: number): number => ((d[p] << 24) | (d[p + 1] << 16) | (d[p + 2] << 8) | d[p + 3]) >>> 0;
 
 /** Decodes a PNG file into RGB. Throws ImageDecodeError for truncated, corrupt or unsupported files. */
@@ -67,11 +73,23 @@ export function decodePng(bytes: Uint8Array, options: PngDecodeOptions = {}): Rg
 
   let pos = 8;
   while (pos < bytes.length) {
-    if (pos + 12 > bytes.length) decodeFail('PNG', 'file is truncated (in a chunk header)');
+    // After the image data PIL only reads on as far as it can: the image is complete, nothing there matters.
+    if (idat.length > 0 && (pos + 8 > bytes.length || !isType(bytes, pos + 4, 'IDAT'))) break;
+    if (pos + 8 > bytes.length) decodeFail('PNG', 'file is truncated (in a chunk header)');
     const length = u32(bytes, pos);
     const type = String.fromCharCode(bytes[pos + 4], bytes[pos + 5], bytes[pos + 6], bytes[pos + 7]);
     const start = pos + 8;
     const end = start + length;
+    if (type === 'IDAT') {
+      // PIL reads IDAT contents as a stream and never checks their CRCs; a file cut inside them keeps what is there.
+      if (length > 0x7fffffff) decodeFail('PNG', 'file is truncated (in chunk IDAT)');
+      if (header === null) decodeFail('PNG', 'first chunk is not IHDR');
+      const chunk = bytes.subarray(start, Math.min(end, bytes.length));
+      idat.push(chunk);
+      idatBytes += chunk.length;
+      pos = end + 4;
+      continue;
+    }
     if (length > 0x7fffffff || end + 4 > bytes.length) decodeFail('PNG', `file is truncated (in chunk ${type})`);
     if (crc32(bytes, pos + 4, end) !== u32(bytes, end)) decodeFail('PNG', `CRC mismatch in chunk ${type} (corrupt)`);
     if (header === null && type !== 'IHDR') decodeFail('PNG', 'first chunk is not IHDR');
@@ -82,9 +100,6 @@ export function decodePng(bytes: Uint8Array, options: PngDecodeOptions = {}): Rg
     } else if (type === 'PLTE') {
       if (length % 3 !== 0 || length === 0 || length > 768) decodeFail('PNG', `bad PLTE length ${length}`);
       palette = bytes.slice(start, end);
-    } else if (type === 'IDAT') {
-      idat.push(bytes.subarray(start, end));
-      idatBytes += length;
     } else if (type === 'IEND') {
       sawIend = true;
       break;

@@ -6,6 +6,7 @@
  *   resizeBilinearCv   OpenCV 4.6 `cv2.resize(a, (w, h), interpolation=cv2.INTER_LINEAR)`, used by pytorch-grad-cam
  *                      and Finer-CAM to bring CAMs to image size (float32), plus OpenCV's 8-bit fixed-point variant.
  */
+import { keysCubic } from '../core/keys-cubic';
 import { assertRgbImage, type RgbImage } from './types';
 
 function checkSize(value: number, name: string): void {
@@ -20,11 +21,7 @@ const PRECISION_BITS = 32 - 8 - 2;
 
 /** Keys' cubic convolution kernel with a = -0.5, support 2 (Resample.c bicubic_filter). */
 function bicubicFilter(x: number): number {
-  const a = -0.5;
-  if (x < 0) x = -x;
-  if (x < 1) return ((a + 2) * x - (a + 3)) * x * x + 1;
-  if (x < 2) return (((x - 5) * x + 8) * x - 4) * a;
-  return 0;
+  return keysCubic(x, -0.5);
 }
 
 interface Coeffs {

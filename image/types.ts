@@ -18,7 +18,7 @@ export class ImageDecodeError extends Error {
 }
 
 /** Throws an `ImageDecodeError` whose message starts with the format, e.g. "JPEG: ...". */
-export function decodeFail(format: 'JPEG' | 'PNG' | 'image', message: string): never {
+export function decodeFail(format: 'JPEG' | 'PNG' | 'BMP' | 'image', message: string): never {
   throw new ImageDecodeError(`${format}: ${message}`);
 }
 

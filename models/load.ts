@@ -40,7 +40,8 @@ function toStateDict(raw: Record<string, RawTensor>, versions?: Map<string, numb
 }
 
 /** Reads a .safetensors file (bytes, or a path in Node; large files are read by ranges). F16/BF16 → float32. */
-export async function loadSafetensors(source: Uint8Array | string): Promise<StateDict> {
+export async function loadSafetensors(source: WeightsSource): Promise<StateDict> {
+  source = await blobBytes(source);
   const file = typeof source === 'string' ? await readSafetensorsFile(source) : parseSafetensors(checkBytes(source, 'loadSafetensors'));
   return toStateDict(file.tensors);
 }
@@ -49,7 +50,8 @@ export async function loadSafetensors(source: Uint8Array | string): Promise<Stat
  * The metadata map of a .safetensors file (e.g. the normalisation a probe was trained with). Reads and checks the
  * header only: no tensor is decoded.
  */
-export async function loadSafetensorsMetadata(source: Uint8Array | string): Promise<Record<string, string>> {
+export async function loadSafetensorsMetadata(source: WeightsSource): Promise<Record<string, string>> {
+  source = await blobBytes(source);
   const header = typeof source === 'string'
     ? await withFileSource(source, readSafetensorsHeader)
     : await readSafetensorsHeader(bytesSource(checkBytes(source, 'loadSafetensorsMetadata')));
@@ -60,7 +62,8 @@ export async function loadSafetensorsMetadata(source: Uint8Array | string): Prom
  * Reads a PyTorch .pth/.pt checkpoint with the safe unpickler (tensors, dicts, lists, numbers only). Nested
  * checkpoints are flattened into dotted keys ('model.fc.weight'); `select`/`stripPrefix` take a part of them.
  */
-export async function loadTorchCheckpoint(source: Uint8Array | string, options: TorchCheckpointOptions = {}): Promise<StateDict> {
+export async function loadTorchCheckpoint(source: WeightsSource, options: TorchCheckpointOptions = {}): Promise<StateDict> {
+  source = await blobBytes(source);
   if (options === null || typeof options !== 'object') throw new TypeError('loadTorchCheckpoint: expected options to be an object');
   const opts: TorchLoadOptions = { select: options.select, stripPrefix: options.stripPrefix };
   const ckpt = typeof source === 'string' ? await readTorchCheckpointFileFull(source, opts) : parseTorchCheckpointFull(checkBytes(source, 'loadTorchCheckpoint'), opts);
@@ -82,6 +85,14 @@ export async function saveSafetensors(dict: Record<string, Tensor>, metadata?: R
 }
 
 function checkBytes(b: unknown, op: string): Uint8Array {
-  if (!(b instanceof Uint8Array)) throw new TypeError(`${op}: expected a Uint8Array or a file path, got ${b === null ? 'null' : typeof b}`);
+  if (!(b instanceof Uint8Array)) throw new TypeError(`${op}: expected a Uint8Array, a File/Blob or a file path, got ${b === null ? 'null' : typeof b}`);
   return b;
+}
+
+/** A weight file as bytes, a path (Node) or a File/Blob (a browser's file picker or drop). */
+export type WeightsSource = Uint8Array | string | Blob;
+
+/** A Blob's bytes (read whole: browser weight files fit in memory), anything else unchanged. */
+async function blobBytes(source: WeightsSource): Promise<Uint8Array | string> {
+  return typeof Blob !== 'undefined' && source instanceof Blob ? new Uint8Array(await source.arrayBuffer()) : (source as Uint8Array | string);
 }

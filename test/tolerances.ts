@@ -17,6 +17,11 @@ export const TOL = {
   model: { atol: 1e-4, rtol: 1e-4 },
   /** Gradients through a whole model: the backward chain doubles the number of reassociated sums. */
   modelGrad: { atol: 2e-4, rtol: 2e-4 },
+  /** clipPreprocess against torchvision's _transform on the same pixels: PIL's fixed-point bicubic resize is reproduced
+   *  bit for bit, so the uint8 pixels agree exactly, and ToTensor/Normalize are the same float32 steps: (v/255 − mean)/std
+   *  can differ by one float32 rounding of the division (≤ 2.4e-7 on values ≤ 2.7). A pixel off by one level is off by
+   *  ≥ 0.014, so 1e-6 separates the two cleanly. */
+  clipPreprocess: { atol: 1e-6, rtol: 0 },
 
   // ---- core ops (test/core/reference.test.ts) against PyTorch float64 references, computed from inputs that
   // are exact in float32 (multiples of 1/64), so float32 and float64 runs see the same numbers.
@@ -95,13 +100,40 @@ export const TOL = {
    *  (a logit difference); 1e-6 keeps 8× margin, while masking one pixel more in RD@5 moves RD by 1e-2
    *  and a blur σ of 4.9 instead of 5 moves the insertion AUC by 8e-5. */
   camMetric: { atol: 1e-6, rtol: 0 },
+  /** CAM maps on the wasm backend against the same Python references as the CPU (TOL.cam): only its GEMM and
+   *  convolutions sum differently from the CPU backend (float32 lanes in k order per 256-block instead of double),
+   *  which is the same kind of float32 rounding the PyTorch reference itself has. Worst observed 1.1e-5
+   *  (KPCA-CAM on layer3, whose eigenvector amplifies activation differences by 1/eigen-gap; every other map
+   *  < 2e-6), so the CPU's bar of 1e-4 keeps a 9× margin and is still 100× below a wrong formula. */
+  camWasm: { atol: 1e-4, rtol: 0 },
   /** CAM maps on the WebGPU backend: float32 kernels reassociate every reduction (matmul, conv, means). */
   camWebgpu: { atol: 1e-3, rtol: 0 },
+  /** The perturbation metrics on resnet18_small on the CPU against PyTorch (test/cam/perturbation-metrics.test.ts):
+   *  softmax probabilities of a 20-layer model whose logits match to ~1e-5 (TOL.model), so probabilities
+   *  and their differences match to a few 1e-6 (observed 1.3e-6); a wrong mask or percentile is off by ≥ 1e-2. */
+  camMetricModel: { atol: 1e-5, rtol: 0 },
+  /** The perturbation metrics on WebGPU (test/cam/perturbation-metrics.test.ts): softmax probabilities from
+   *  logits whose float32 kernels reassociate every conv (≈1e-5 on logits of size ~10, TOL.crossBackend), so
+   *  probability differences move by ≲1e-5; a wrong mask or percentile moves them by ≥1e-2. */
+  camMetricWebgpu: { atol: 5e-5, rtol: 0 },
+  /** Raw-logit differences on WebGPU (magnitudes up to ~20): the same reassociation, relative. */
+  camMetricWebgpuRaw: { atol: 1e-4, rtol: 1e-4 },
+  /** Guided-backprop input gradients on WebGPU against PyTorch (test/cam/guided-backprop.test.ts): a full
+   *  backward pass of resnet18_small whose convolutions reassociate in another order (TOL.crossBackend per
+   *  kernel, chained over ~20 layers). The gradients are O(1e-2..1); a wrong guided rule (a missing
+   *  [g > 0] mask) changes them by O(their size). */
+  guidedGradWebgpu: { atol: 1e-4, rtol: 1e-3 },
   /** Front-end ops (forward and backward) on WebGPU vs the CPU backend, float32 both: the GPU sums
    *  reductions, matmuls and convolutions in another order (error ≈ √K·2⁻²⁴·Σ|terms|, K ≤ a few hundred
    *  here) and its transcendentals are 1–3 ulp; a backward pass chains 2–4 such kernels. Values are O(1),
    *  so 1e-5 absolute plus 1e-4 relative covers that with margin, while one wrong element is off by ≥ 1e-2. */
   crossBackend: { atol: 1e-5, rtol: 1e-4 },
+  /** The kernel workbench's check of a variant against the CPU backend (bench/workbench/check.ts): values in
+   *  [-1, 1), K up to 70 (matmul) or 5·3·3 per group (conv) and rows of 300 (softmax/layerNorm), so Σ|terms|
+   *  reaches ~35 and the float32 reordering error √K·2⁻²⁴·Σ|terms| ≈ 2e-5; outputs that cancel to near 0 make
+   *  that an absolute error. 1e-4 absolute + 1e-3 relative keeps a 5× margin; a wrong index or a dropped
+   *  term is off by ≥ 1e-2. */
+  workbench: { atol: 1e-4, rtol: 1e-3 },
 } satisfies Record<string, Tol>;
 
 /** Step ε of gradcheck's central differences (see TOL.gradcheck). */
@@ -172,6 +204,18 @@ export function epilogueTol(k: number, act: 'none' | 'relu' | 'gelu', scale: Arr
   };
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// The wasm backend (kernels/wasm/) against the CPU reference backend uses the same tolerances as WebGPU:
+// * front-end ops forward and backward (test/conformance/ops-wasm.test.ts): TOL.crossBackend. Most wasm ops
+//   use the CPU's own double-precision formulas and agree bit for bit; the SIMD ones (GEMM, conv) sum in
+//   float32, which is what crossBackend's √K·2⁻²⁴·Σ|terms| estimate covers.
+// * GEMM / conv kernels (test/wasm/gemm-conv.test.ts): sumTol(K) of Σ|terms| and epilogueTol for fused
+//   bias/activation. The wasm GEMM sums each output element in one float32 lane, in k order within each
+//   KC = 256 block of K, and adds the blocks' partial sums; with
+//   mul + add each term is rounded twice (product, then sum), with relaxed_madd once or twice (the engine
+//   chooses). The error is ≤ (K + 1)·u·Σ|terms| in the worst case and ≈ √K·u·Σ|terms| typically; sumTol's
+//   4·√K·u leaves ≥ 4× margin on the typical error for every shape the tests draw (K ≤ 530), and a wrong
+//   offset, bias row or missed K block is off by ≥ 1e-2 relative (checked by mutating the kernel).
 /** Relative (to Σ|terms|) tolerance of a float32 sum of k terms in an unknown order. */
 export function sumTol(k: number): number {
   return Math.max(1e-6, 4 * Math.sqrt(Math.max(k, 1)) * 2 ** -24);

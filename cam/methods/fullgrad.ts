@@ -20,6 +20,8 @@ import { fmtShape } from '../../core/shape';
 import type { HookHandle } from '../../core/tensor';
 import { BaseCAM, checkTargetSize, scaleCam, scoreSum, type CAMOptions, type ComputeOptions, type TargetSets } from '../base';
 import { ClassifierOutputTarget, type Target } from '../targets';
+import { checkMapPixels, checkWorkBytes, resolveLimits } from '../limits';
+import { checkStages, firstNonFiniteSample, type StageCheck } from '../finite';
 
 export interface FullGradOptions extends Omit<CAMOptions, 'targetLayers'> {
   /** Ignored (as pytorch-grad-cam): FullGrad uses every Conv2d/BatchNorm2d with a bias. */
@@ -75,15 +77,35 @@ export class FullGrad extends BaseCAM {
     throw new Error('FullGrad: the map is built in computeCams, not per target layer');
   }
 
+  /**
+   * Every channel of a bias layer is resized to the output size before the channels are summed, so the
+   * widest layer sets the peak: about 4 bytes × N × C × (H·W + h·W) for the resized channels and the
+   * width pass (h ≤ H), plus a few N×H×W maps.
+   */
+  protected override checkPlannedMaps(input: Tensor, opts: ComputeOptions, extraMaps: number, who: string): void {
+    const limits = resolveLimits(opts, who);
+    if (opts.targetSize != null) checkTargetSize(opts.targetSize, who);
+    const [h, w] = opts.targetSize ? [opts.targetSize[1], opts.targetSize[0]] : [input.shape[2], input.shape[3]];
+    const source = opts.targetSize ? `targetSize [${opts.targetSize[0]}, ${opts.targetSize[1]}]` : 'the input size (targetSize omitted)';
+    const pixels = checkMapPixels(w, h, source, limits, who);
+    const widest = Math.max(input.shape[1], ...this.biasLayers.map((l) => (l instanceof Conv2d ? l.outChannels : (l as BatchNorm2d).numFeatures)));
+    const bytes = 4 * input.shape[0] * pixels * (2 * widest + 4 + extraMaps);
+    checkWorkBytes(bytes, `resizing all ${widest} channels of its widest layer to ${w}×${h}`, 'use a smaller targetSize or batch', limits, who);
+  }
+
   protected override async computeCamsImpl(input: Tensor, targetSetsOrFn: TargetSets, opts: ComputeOptions): Promise<{ cams: Tensor[]; outputs: Tensor; targetsUsed: Target[][] }> {
-    const who = 'FullGrad';
+    const who = opts.caller ?? 'FullGrad';
     if (opts.eigenSmooth) throw new Error(`${who}: eigenSmooth is not supported`);
     if (opts.targetSize != null) checkTargetSize(opts.targetSize, who);
+    const inputStage: StageCheck = { stage: 'input', label: 'the input (inputTensor)', tensor: input };
+    await checkStages([inputStage], who);
     const N = input.shape[0];
     const size: [number, number] = opts.targetSize ? [opts.targetSize[1], opts.targetSize[0]] : [input.shape[2], input.shape[3]];
     const x = input.detach();
     x.requiresGrad = true;
     this.outputs = this.biasLayers.map(() => null);
+    // kept tensors escape the call's scope: on an error they are freed here
+    const kept: Tensor[] = [];
     try {
       const out = this.model.forward(x);
       if (out.rank < 1 || out.shape[0] !== N) throw new Error(`${who}: the model output ${fmtShape(out.shape)} has no batch dimension of ${N}`);
@@ -93,6 +115,10 @@ export class FullGrad extends BaseCAM {
         return t;
       });
       const outputs = keep(out.detach());
+      kept.push(outputs);
+      const outputStage: StageCheck = { stage: 'model output', label: 'the model output', tensor: outputs };
+      const autoTargets = typeof targetSetsOrFn === 'function' || targetSetsOrFn.some((t) => !t);
+      if (autoTargets && (await firstNonFiniteSample(outputs)) >= 0) await checkStages([inputStage, outputStage], who);
       const targetSets = typeof targetSetsOrFn === 'function' ? await targetSetsOrFn(outputs) : targetSetsOrFn;
       const cams: Tensor[] = [];
       const targetsUsed: Target[][] = [];
@@ -101,9 +127,22 @@ export class FullGrad extends BaseCAM {
         if (targets.length !== N) throw new Error(`${who}: got ${targets.length} targets for a batch of ${N}; give one target per sample`);
         targetsUsed.push(targets);
         const [gx, ...gz] = grad(scoreSum(out, targets, who), [x, ...layerOuts], { retainGraph: s < targetSets.length - 1, allowUnused: true });
-        cams.push(keep(tidy(() => this.combine(input, gx, gz, size, opts.raw ?? false))));
+        const cam = tidy(() => this.combine(input, gx, gz, size, opts.raw ?? false));
+        const bad = await firstNonFiniteSample(cam);
+        if (bad >= 0) {
+          const gradStages: StageCheck[] = gx ? [{ stage: 'gradients', label: 'the gradient with respect to the input', tensor: gx }] : [];
+          gz.forEach((g, i) => {
+            if (g) gradStages.push({ stage: 'gradients', label: `the gradient at bias layer ${i} (${this.biasLayers[i].constructor.name})`, tensor: g });
+          });
+          await checkStages([inputStage, outputStage, ...gradStages], who, { label: 'the FullGrad map', sample: bad });
+        }
+        cams.push(keep(cam));
+        kept.push(cam);
       }
       return { cams, outputs, targetsUsed };
+    } catch (e) {
+      for (const t of kept) t.dispose();
+      throw e;
     } finally {
       this.outputs = [];
       this.capture.clear();
@@ -115,8 +154,9 @@ export class FullGrad extends BaseCAM {
     let total = channelMaps(abs(gx ? mul(gx, input) : mul(input, 0)), size);
     gz.forEach((g, i) => {
       if (!g) return; // the output does not depend on this layer: its part is 0 everywhere
-      const b = reshape(effectiveBias(this.biasLayers[i]), [1, -1, 1, 1]);
-      total = add(total, channelMaps(abs(mul(b, g)), size));
+      // each part's N×C×H×W resized channels are freed before the next part (only the sum is kept)
+      const part = tidy(() => channelMaps(abs(mul(reshape(effectiveBias(this.biasLayers[i]), [1, -1, 1, 1]), g)), size));
+      total = add(total, part);
     });
     return raw ? total : scaleCam(total, null);
   }

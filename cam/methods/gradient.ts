@@ -1,5 +1,5 @@
 // The gradient-based CAM methods (A = activations N×C×h×w, G = dScore/dA, Σ and mean over the h×w grid).
-// Formulas as pytorch-grad-cam; see ../../shared notes cam-semantics §2.5.
+// Formulas as pytorch-grad-cam; cam/grad-cam-by-hand.ts walks through Grad-CAM step by step.
 import type { Tensor } from '../../core/tensor';
 import { add, div, eq, maximum, mul, relu, square, where } from '../../core/ops/elementwise';
 import { mean, sum } from '../../core/ops/reduce';

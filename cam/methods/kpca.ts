@@ -11,6 +11,7 @@ import type { Tensor } from '../../core/tensor';
 import { tensor } from '../../core/ops/creation';
 import { BaseCAM, type CAMOptions, type LayerContext } from '../base';
 import { topEigen } from '../pca';
+import { checkWorkBytes } from '../limits';
 
 export interface KPCACAMOptions extends CAMOptions {
   /** Kernel coefficient γ; null/undefined = 1/channels (scikit-learn's default). */
@@ -85,6 +86,9 @@ export class KPCACAM extends BaseCAM {
 
   protected async camImage(ctx: LayerContext): Promise<Tensor> {
     const [N, C, h, w] = ctx.activations.shape;
+    // the kernel matrix is (h·w)² float64 values, plus the centred activations
+    const bytes = 8 * (h * w) * (h * w + C);
+    checkWorkBytes(bytes, `the ${h * w}×${h * w} kernel matrix of a ${h}×${w} feature grid`, 'use a smaller input or a later (coarser) target layer', ctx.limits, this.constructor.name);
     const data = await ctx.activations.data();
     const out = new Float32Array(N * h * w);
     for (let n = 0; n < N; n++) {

@@ -17,6 +17,7 @@ import { interpolate } from '../../core/ops/interpolate';
 import { softmax } from '../../core/ops/softmax';
 import { BaseCAM, type LayerContext } from '../base';
 import { checkBatchSize, modelScores } from './forward-scores';
+import { checkWorkBytes } from '../limits';
 
 /** Channels c0..c1−1 of sample n as masks: 1×… → (c1−c0)×1×H×W, each min-max scaled to [0, 1]. */
 export function scoreCamMasks(activations: Tensor, n: number, c0: number, c1: number, size: [number, number]): Tensor {
@@ -37,6 +38,10 @@ export class ScoreCAM extends BaseCAM {
     const [N, C] = activations.shape;
     const size: [number, number] = [input.shape[2], input.shape[3]];
     const bs = checkBatchSize(this.batchSize, who);
+    // per chunk: the masked images (chunk × C_in × H × W) and the masks before and after scaling
+    const chunk = Math.min(bs, C);
+    const bytes = 4 * chunk * (input.shape[1] + 2) * size[0] * size[1];
+    checkWorkBytes(bytes, `a batch of ${chunk} masked ${size[1]}×${size[0]} images`, 'lower batchSize or pass a smaller input', ctx.limits, who);
     const scores = new Float32Array(N * C);
     for (let n = 0; n < N; n++) {
       for (let c0 = 0; c0 < C; c0 += bs) {

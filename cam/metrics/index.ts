@@ -8,3 +8,10 @@ export type { DeletionInsertionOptions, DeletionInsertionResult } from './deleti
 export { road } from './road';
 export type { RoadOptions, RoadMode } from './road';
 export type { PixelFill, MetricTarget } from './common';
+export {
+  perturbationConfidence, perturbationMetric, multiplyTensorWithCam, dropInConfidence, increaseInConfidence,
+  removeMostRelevantFirst, removeLeastRelevantFirst, multiplyImputer, noisyLinearImputer, averageAcrossThresholds,
+  roadMostRelevantFirst, roadLeastRelevantFirst, roadMostRelevantFirstAverage, roadLeastRelevantFirstAverage, roadCombined,
+  otsuThreshold,
+} from './perturbation';
+export type { Perturbation, Imputer, PerturbationMetric, PerturbationConfidenceOptions, PerturbationConfidenceResult, RoadWrapperOptions } from './perturbation';

@@ -14,17 +14,18 @@ import { evaluateDemo, formatTable } from '../demo/evaluate';
 
 export const DEMO_OPTIONS: Record<string, OptionSpec> = {
   out: { kind: 'string', help: 'directory for the PNG strips and results.json', default: 'out/demo' },
-  count: { kind: 'number', help: 'test images to draw as strips (the first 6: one class per pair with its part visible; 12: all classes)', default: 12 },
-  'eval-size': { kind: 'number', help: 'generated test images for the table', default: 240 },
+  count: { kind: 'number', help: 'test images to draw as strips, 0..1000 (the first 6: one class per pair with its part visible; 12: all classes)', default: 12 },
+  'eval-size': { kind: 'number', help: 'generated test images for the table (1..20000)', default: 240 },
   train: { kind: 'boolean', help: 'train the demo model from scratch first and write its weights (minutes on a CPU)' },
-  epochs: { kind: 'number', help: 'training epochs (with --train)', default: DEFAULT_TRAIN_OPTIONS.epochs },
+  epochs: { kind: 'number', help: 'training epochs (with --train; 1..1000)', default: DEFAULT_TRAIN_OPTIONS.epochs },
   seed: { kind: 'number', help: 'training seed (with --train)', default: DEFAULT_TRAIN_OPTIONS.seed },
   weights: { kind: 'string', help: 'demo weights file to read (or, with --train, to write) (default: the bundled cli/demo/weights/demo-resnet.safetensors)' },
-  backend: { kind: 'string', help: 'compute backend', choices: ['cpu', 'webgpu'] },
+  backend: { kind: 'string', help: 'compute backend', choices: ['cpu', 'wasm', 'webgpu'] },
 };
 
-function positiveInt(v: number | undefined, name: string, min = 1): number {
-  if (v === undefined || !Number.isInteger(v) || v < min) throw new UsageError(`demo: --${name} must be an integer ≥ ${min}, got ${v}`);
+// Upper bounds keep a typo from allocating gigabytes: 20000 generated 96×96 test images take about 550 MB.
+function positiveInt(v: number | undefined, name: string, min: number, max: number): number {
+  if (v === undefined || !Number.isInteger(v) || v < min || v > max) throw new UsageError(`demo: --${name} must be an integer in ${min}..${max}, got ${v}`);
   return v;
 }
 
@@ -47,9 +48,9 @@ async function readableDemoWeights(path: string): Promise<DemoModel> {
 export async function demo(argv: string[]): Promise<number> {
   const p = parseArgs(argv, DEMO_OPTIONS, 'demo');
   if (p.positionals.length) throw new UsageError(`demo: unexpected argument '${p.positionals[0]}'`);
-  const count = positiveInt(num(p, 'count'), 'count', 0);
-  const evalSize = positiveInt(num(p, 'eval-size'), 'eval-size');
-  const epochs = positiveInt(num(p, 'epochs'), 'epochs');
+  const count = positiveInt(num(p, 'count'), 'count', 0, 1000);
+  const evalSize = positiveInt(num(p, 'eval-size'), 'eval-size', 1, 20000);
+  const epochs = positiveInt(num(p, 'epochs'), 'epochs', 1, 1000);
   const seed = num(p, 'seed')!;
   if (!Number.isInteger(seed)) throw new UsageError(`demo: --seed must be an integer, got ${seed}`);
   const train = flag(p, 'train');

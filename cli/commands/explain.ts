@@ -9,7 +9,6 @@ import { loadClassNames } from '../dataset';
 import { loadModel, type LoadedModel } from '../model-spec';
 import { MODES, type ModeSpec } from '../modes';
 import { readImage, resizeCam, writePng } from '../image-io';
-import { overlayCam } from '../overlay';
 import { composeStrip } from '../util/strip';
 import { checkOutputFile } from '../util/output-path';
 import { chooseBackend } from '../backend-choice';
@@ -33,7 +32,7 @@ export const EXPLAIN_OPTIONS: Record<string, OptionSpec> = {
   'max-size': { kind: 'number', help: 'longer image side limit in pixels', default: 1000 },
   norm: { kind: 'string', help: NORM_HELP },
   out: { kind: 'string', help: 'output PNG, or a folder to write <image name>.finercam.png into (default: <image name>.finercam.png in the current folder)' },
-  backend: { kind: 'string', help: 'compute backend', choices: ['cpu', 'webgpu'] },
+  backend: { kind: 'string', help: 'compute backend', choices: ['cpu', 'wasm', 'webgpu'] },
 };
 
 function positiveInt(p: Parsed, name: string): number {
@@ -145,7 +144,7 @@ export async function explain(argv: string[]): Promise<number> {
     for (let i = 0; i < modes.length; i++) {
       const c = r.cams[i];
       const full = resizeCam((await c.data()) as Float32Array, c.shape[1], c.shape[2], rgb.width, rgb.height);
-      tiles.push(overlayCam(rgb, full));
+      tiles.push(F.showCamOnImage(rgb, full, { style: 'finer-cam' }));
       const main = r.mainCategories[i][0];
       const refs = r.references[i][0];
       labels.push(modes[i].alpha === 0 ? `${modes[i].label}\n${short(main)}` : `${modes[i].label}\n${short(main)}\nvs ${refs.map(short).join(', ') || '-'}`);

@@ -42,7 +42,7 @@ export const TRAIN_PROBE_OPTIONS: Record<string, OptionSpec> = {
   'crop-size': { kind: 'number', help: 'input side (RandomResizedCrop / CenterCrop)', default: 224 },
   'resize-size': { kind: 'number', help: 'shorter side before the validation centre crop', default: 256 },
   'backbone-batch': { kind: 'number', help: 'images per backbone pass (memory and progress granularity only)', default: 8 },
-  backend: { kind: 'string', help: 'compute backend (default: WebGPU on a hardware adapter, else CPU)', choices: ['cpu', 'webgpu'] },
+  backend: { kind: 'string', help: 'compute backend (default: WebGPU on a hardware adapter, else CPU)', choices: ['cpu', 'wasm', 'webgpu'] },
 };
 
 const CMD = 'train-probe';
@@ -86,8 +86,11 @@ export async function trainProbe(argv: string[]): Promise<number> {
   await checkOutputFile(out, 'out', CMD);
   if (cache) await checkOutputDir(cacheDir, 'cache-dir', CMD);
   const notViT = (kind: string) => new UsageError(`${CMD}: --model must be a ViT backbone (the probe classifies the mean patch token); '${modelName}' is a ${kind}`);
-  const badCrop = (patch: number) => new UsageError(
-    `${CMD}: --crop-size must be a multiple of the patch size ${patch} of '${modelName}', got ${cropSize} (e.g. ${Math.max(1, Math.floor(cropSize / patch)) * patch} or ${(Math.floor(cropSize / patch) + 1) * patch})`);
+  const badCrop = (patch: number) => {
+    const below = Math.floor(cropSize / patch) * patch;
+    const near = below > 0 ? `${below} or ${below + patch}` : `${patch}`;
+    return new UsageError(`${CMD}: --crop-size must be a multiple of the patch size ${patch} of '${modelName}', got ${cropSize} (e.g. ${near})`);
+  };
   const peek = await peekBackbone(modelName);
   if (peek?.kind === 'resnet') throw notViT('resnet');
   if (peek?.patchSize && cropSize % peek.patchSize !== 0) throw badCrop(peek.patchSize);

@@ -11,7 +11,6 @@ import { assignNames, listDataset, loadClassNames, matchClass, normalizeLabel, t
 import { readSidecar, recordedNames, type Sidecar } from '../sidecar';
 import { MODES } from '../modes';
 import { readImage, writePng } from '../image-io';
-import { overlayCam } from '../overlay';
 import { composeStrip } from '../util/strip';
 import { checkOutputDir } from '../util/output-path';
 import { createImage, type RgbImage } from '../util/canvas';
@@ -135,7 +134,7 @@ export async function visualize(argv: string[]): Promise<number> {
         if (!entry) continue;
         const arr = decodeNpy(new Uint8Array(await readFile(join(camsDir, entry.cam))));
         if (arr.shape[0] !== rgb.height || arr.shape[1] !== rgb.width) throw new Error(`${entry.cam} is ${arr.shape.join('×')}, the image is ${rgb.height}×${rgb.width}`);
-        tiles.push(overlayCam(rgb, arr.data as Float32Array));
+        tiles.push(F.showCamOnImage(rgb, arr.data as Float32Array, { style: 'finer-cam' }));
         labels.push(m.label);
       }
       await mkdir(save, { recursive: true }); // only once there is something to write into it

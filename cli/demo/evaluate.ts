@@ -20,7 +20,6 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as F from '../../index';
 import { MODES, type ModeSpec } from '../modes';
-import { overlayCam } from '../overlay';
 import { resizeCam, writePng } from '../image-io';
 import { writeFileAtomic } from '../util/atomic-write';
 import { Progress } from '../progress';
@@ -339,7 +338,7 @@ async function drawStrips(dm: DemoModel, cam: F.FinerCAM, count: number, outDir:
         const c = r.cams[mi];
         const [, h, w] = c.shape;
         const map = resizeCam(Float32Array.from(await c.data()), h, w, S, S);
-        tiles.push(overlayCam(big, map));
+        tiles.push(F.showCamOnImage(big, map, { style: 'finer-cam' }));
         const refs = r.references[mi][0];
         const vs = modes[mi].spec.alpha === 0 ? 'Grad-CAM of\nthe class' : `vs\n${refs.map((c) => names[c]).join('\n')}`;
         labels.push(`${modes[mi].spec.label}\n${vs}`);

@@ -10,6 +10,7 @@
  * "too much output" case in its own terms (what declared the size differs between formats).
  */
 import { adler32 } from './checksum';
+import { DIST_BASE, DIST_EXTRA, LEN_BASE, LEN_EXTRA } from './deflate-tables';
 
 /** 'overflow': the stream holds more than the declared output size; 'corrupt': anything else (including truncation). */
 export type InflateFailKind = 'corrupt' | 'overflow';
@@ -31,18 +32,6 @@ export interface Inflated {
   end: number;
 }
 
-// Length codes 257..285 and distance codes 0..29: base values and extra-bit counts (RFC 1951, 3.2.5).
-const LEN_BASE = new Uint16Array([
-  3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258,
-]);
-const LEN_EXTRA = new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0]);
-const DIST_BASE = new Uint16Array([
-  1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145,
-  8193, 12289, 16385, 24577,
-]);
-const DIST_EXTRA = new Uint8Array([
-  0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13,
-]);
 /** Order in which the code-length code lengths are transmitted. */
 const CLEN_ORDER = new Uint8Array([16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15]);
 

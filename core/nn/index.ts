@@ -6,3 +6,4 @@ export {
 } from './layers';
 export type { Conv2dOptions as Conv2dLayerOptions } from './layers';
 export * as init from './init';
+export { findLayerPredicate, findLayerTypes, replaceLayer, replaceAllLayerType } from './find-layers';

@@ -191,25 +191,35 @@ export abstract class Module {
     const versions = versionsOf(dict);
     let prefix = opts.prefix ?? '';
     let plan = this.planLoad(prefix ? underPrefix(entries, prefix) : entries, subVersions(versions, prefix));
+    // What the error describes: in strict mode, the wrapper whose keys come closest when none fits exactly.
+    let reported = { prefix, plan };
     let hint = '';
     if (!plan.fits && opts.prefix === undefined) {
-      const fitting = WRAPPER_PREFIXES.filter((p) => hasKeyUnder(entries, p) && this.planLoad(underPrefix(entries, p), subVersions(versions, p)).fits);
+      const candidates = WRAPPER_PREFIXES.filter((p) => hasKeyUnder(entries, p))
+        .map((p) => ({ prefix: p, plan: this.planLoad(underPrefix(entries, p), subVersions(versions, p)) }));
+      const fitting = candidates.filter((c) => c.plan.fits);
       if (fitting.length === 1) {
-        prefix = fitting[0];
-        plan = this.planLoad(underPrefix(entries, prefix), subVersions(versions, prefix));
+        ({ prefix, plan } = fitting[0]);
+        reported = fitting[0];
       } else if (fitting.length > 1) {
-        hint = `the keys under ${fitting.map((p) => `'${p}'`).join(' and ')} all fit this model; pick one with loadStateDict(dict, { prefix: '${fitting[0]}' })`;
+        hint = `the keys under ${fitting.map((c) => `'${c.prefix}'`).join(' and ')} all fit this model; pick one with loadStateDict(dict, { prefix: '${fitting[0].prefix}' })`;
       } else {
-        hint = this.prefixHint(entries, versions);
+        const best = candidates.reduce<(typeof candidates)[number] | undefined>((a, c) => (!a || c.plan.matched > a.plan.matched ? c : a), undefined);
+        if (best && best.plan.matched > plan.matched && strict) {
+          reported = best;
+          hint = `the keys under '${best.prefix}' are this model's (the problems above are theirs); to load what fits, use loadStateDict(dict, { prefix: '${best.prefix}', strict: false })`;
+        } else hint = this.prefixHint(entries, versions);
       }
     }
+    const r = reported.plan;
     const problems: string[] = [];
-    if (plan.badShape.length) problems.push(`size mismatch for ${plan.badShape.length} key(s):\n    ${firstFew(plan.badShape, '\n    ')}`);
-    if (plan.notTensor.length) problems.push(`${plan.notTensor.length} value(s) that are not Tensors: ${firstFew(plan.notTensor)}`);
-    if (strict && plan.missing.length) problems.push(`${plan.missing.length} missing key(s): ${firstFew(plan.missing)}`);
-    if (strict && plan.unexpected.length) problems.push(`${plan.unexpected.length} unexpected key(s): ${firstFew(plan.unexpected)}`);
+    if (r.badShape.length) problems.push(`size mismatch for ${r.badShape.length} key(s):\n    ${firstFew(r.badShape, '\n    ')}`);
+    if (r.notTensor.length) problems.push(`${r.notTensor.length} value(s) that cannot be loaded: ${firstFew(r.notTensor)}`);
+    if (strict && r.missing.length) problems.push(`${r.missing.length} missing key(s): ${firstFew(r.missing)}`);
+    if (strict && r.unexpected.length) problems.push(`${r.unexpected.length} unexpected key(s): ${firstFew(r.unexpected)}`);
     if (problems.length) {
-      const size = `the model has ${plan.own} parameters and buffers, the state dict ${entries.size} entries${prefix ? ` (${plan.seen} under '${prefix}')` : ''}`;
+      const under = reported.prefix ? ` (${r.seen} under '${reported.prefix}', named here without it)` : '';
+      const size = `the model has ${r.own} parameters and buffers, the state dict ${entries.size} entries${under}`;
       throw new Error(`loadStateDict (${this.constructor.name}): the state dict does not fit (${size}):\n  ${problems.join('\n  ')}${hint ? `\n  hint: ${hint}` : ''}`);
     }
     noGrad(() => {
@@ -223,8 +233,9 @@ export abstract class Module {
 
   /** What torch's per-module `_load_from_state_dict` would do with `entries`, without changing anything. */
   private planLoad(entries: Map<string, unknown>, versions: Map<string, number> | undefined): LoadPlan {
-    const plan: LoadPlan = { copies: [], missing: [], unexpected: [], badShape: [], notTensor: [], fits: false, own: 0, seen: entries.size };
-    for (const [path, m] of this.namedModules()) {
+    const plan: LoadPlan = { copies: [], missing: [], unexpected: [], badShape: [], notTensor: [], fits: false, own: 0, seen: entries.size, matched: 0 };
+    const modules = this.namedModules();
+    for (const [path, m] of modules) {
       const pre = path ? `${path}.` : '';
       for (const [name, t] of [...m._parameters, ...m._buffers]) {
         if (!t) continue;
@@ -250,31 +261,42 @@ export abstract class Module {
           plan.badShape.push(`${key}: checkpoint ${fmtShape(src.shape)} vs model ${fmtShape(t.shape)}`);
           continue;
         }
+        // checked here so that a bad source stops the load before any value is copied
+        if (src.isDisposed) plan.notTensor.push(`${key} (a disposed Tensor)`);
+        else if (src.backend !== t.backend && src.device !== 'cpu') plan.notTensor.push(`${key} (on ${src.device} while the module is on ${t.device}; move the state dict to the CPU first)`);
         plan.copies.push([key, t, src]);
+        plan.matched++;
       }
     }
-    for (const key of entries.keys()) if (!this.acceptsKey(key)) plan.unexpected.push(key);
+    // torch reports unexpected keys module by module (in namedModules order), each where its walk stopped.
+    const order = new Map(modules.map(([path, m], i) => [m, i]));
+    const rejected: [number, string][] = [];
+    for (const key of entries.keys()) {
+      const at = this.rejectingModule(key);
+      if (at) rejected.push([order.get(at)!, key]);
+    }
+    plan.unexpected = rejected.sort((a, b) => a[0] - b[0]).map(([, key]) => key);
     plan.fits = !plan.missing.length && !plan.unexpected.length && !plan.badShape.length && !plan.notTensor.length;
     return plan;
   }
 
   /**
    * torch's strict check, module by module: a key is unexpected where a part names neither a child nor a
-   * parameter/buffer of the module reached so far. So 'conv1.weight.x' (continues past a parameter) and 'layer1'
-   * (a module itself) pass unnoticed, as they do in torch.
+   * parameter/buffer of the module reached so far (that module is returned; undefined when the key passes). So
+   * 'conv1.weight.x' (continues past a parameter) and 'layer1' (a module itself) pass unnoticed, as in torch.
    */
-  private acceptsKey(key: string): boolean {
+  private rejectingModule(key: string): Module | undefined {
     const parts = key.split('.');
     let m: Module = this;
     for (let i = 0; i < parts.length; i++) {
       const p = parts[i];
-      if (m._parameters.get(p) || m._buffers.get(p)) return true;
+      if (m._parameters.get(p) || m._buffers.get(p)) return undefined;
       const child = m._modules.get(p);
-      if (!child) return false;
-      if (i === parts.length - 1) return true;
+      if (!child) return m;
+      if (i === parts.length - 1) return undefined;
       m = child;
     }
-    return false;
+    return m;
   }
 
   /** Where in a non-fitting dict this model's keys are, to say how to unwrap it. */
@@ -437,8 +459,12 @@ interface LoadPlan {
   badShape: string[];
   notTensor: string[];
   fits: boolean;
+  /** Parameters and buffers of the model. */
   own: number;
+  /** Entries in the (unwrapped) dict. */
   seen: number;
+  /** Keys of the model found in the dict (fills not counted). */
+  matched: number;
 }
 
 function stateDictEntries(dict: unknown): Map<string, unknown> {

@@ -7,6 +7,7 @@
 // the tensor's own float type (float for float32, double for float64; nearest always in float), then
 // floors or truncates them to pick pixels. We round at the same places (`r` below) so the same pixels
 // are picked even where a coordinate lands next to an integer; the weights themselves stay in double.
+import { keysCubic } from '../keys-cubic';
 import { Tensor } from '../tensor';
 import { fmtShape } from '../shape';
 import { checkFloat, checkTensor } from './util';
@@ -103,13 +104,6 @@ function linearAxis(n: number, out: number, alignCorners: boolean, scale: number
   return m;
 }
 
-/** Keys' cubic convolution kernel with parameter a, at distance |x| (0 beyond 2). */
-function keys(x: number, a: number): number {
-  const t = Math.abs(x);
-  if (t < 1) return ((a + 2) * t - (a + 3)) * t * t + 1;
-  if (t < 2) return ((a * t - 5 * a) * t + 8 * a) * t - 4 * a;
-  return 0;
-}
 
 /** Four taps floor(src) − 1 … floor(src) + 2, clamped to the edge, Keys kernel with a = −0.75 (as torch). */
 function cubicAxis(n: number, out: number, alignCorners: boolean, scale: number | null, r: Round): AxisMap {
@@ -121,7 +115,7 @@ function cubicAxis(n: number, out: number, alignCorners: boolean, scale: number 
     const t = Math.min(Math.max(r(src - base), 0), 1);
     for (let j = 0; j < 4; j++) {
       const k = Math.max(Math.min(base - 1 + j, n - 1), 0);
-      m.weights[i * n + k] += keys(t + 1 - j, -0.75);
+      m.weights[i * n + k] += keysCubic(t + 1 - j, -0.75);
     }
   }
   return m;
@@ -137,7 +131,7 @@ function antialiasAxis(n: number, out: number, alignCorners: boolean, scale: num
   const halfTaps = cubic ? 2 : 1;
   const support = s >= 1 ? r(halfTaps * s) : halfTaps;
   const invScale = s >= 1 ? r(1 / s) : 1;
-  const filter = cubic ? (x: number) => keys(x, -0.5) : (x: number) => Math.max(0, 1 - Math.abs(x));
+  const filter = cubic ? (x: number) => keysCubic(x, -0.5) : (x: number) => Math.max(0, 1 - Math.abs(x));
   const m = zeroAxisMap(out, n);
   for (let i = 0; i < out; i++) {
     const center = r(s * (i + 0.5));

@@ -1,4 +1,4 @@
-// Classification losses with torch's exact semantics, composed from ops (so gradients come for free):
+// Classification losses with torch's exact semantics, composed from ops (so their gradients follow from the ops' rules):
 // nllLoss picks −w[t]·input[t] per sample; crossEntropy is nllLoss of logSoftmax, plus torch's label
 // smoothing term, or the soft-label form when the target holds class probabilities.
 import { Tensor } from '../tensor';

@@ -10,6 +10,14 @@ registerBackendFactory('webgpu', () => createWebGPUBackend());
 export { WebGPUBackend, createWebGPUBackend };
 export type { WebGPUBackendOptions, WebGPUInfo };
 export type { RuntimeStats } from './runtime/runtime';
+export { setKernelVariant, getKernelVariant, variantKit, VARIANT_OPS } from './variants';
+export type { KernelVariant, VariantOp, VariantSignatures, VariantKit } from './variants';
+export type { Kernel, KernelDeclaration } from './runtime/kernel';
+export type { Host } from './runtime/host';
+export { setMatmulStrategy } from './matmul';
+export type { MatmulStrategy } from './matmul';
+export { setConvStrategy } from './conv';
+export type { ConvStrategy } from './conv';
 
 /** Adapter facts of the registered WebGPU backend (creating it if needed), or null without an adapter. */
 export async function getWebGPUInfo(): Promise<WebGPUInfo | null> {

@@ -19,6 +19,7 @@ import { Runtime } from './runtime/runtime';
 import type { RuntimeOptions, RuntimeStats } from './runtime/runtime';
 import { GpuStorage } from './runtime/storage';
 import { wgslType } from './strided';
+import { getKernelVariant } from './variants';
 
 export interface WebGPUBackendOptions extends AcquireOptions, RuntimeOptions {}
 
@@ -163,21 +164,25 @@ export class WebGPUBackend implements Backend, Host {
   // ---- linear algebra ----
 
   matmul(a: View, b: View, epilogue?: Epilogue): Storage {
-    return matmul(this, a, b, {}, epilogue);
+    const v = getKernelVariant('matmul');
+    return v ? v.run(this, a, b, epilogue) : matmul(this, a, b, {}, epilogue);
   }
 
   // ---- convolution and pooling ----
 
   conv2d(x: View, w: View, p: Conv2dParams, epilogue?: Epilogue): Storage {
-    return conv2d(this, x, w, p, epilogue);
+    const v = getKernelVariant('conv2d');
+    return v ? v.run(this, x, w, p, epilogue) : conv2d(this, x, w, p, epilogue);
   }
 
   conv2dBackwardInput(gy: View, w: View, p: Conv2dParams, inputShape: readonly number[]): Storage {
-    return conv2dBackwardInput(this, gy, w, p, inputShape);
+    const v = getKernelVariant('conv2dBackwardInput');
+    return v ? v.run(this, gy, w, p, inputShape) : conv2dBackwardInput(this, gy, w, p, inputShape);
   }
 
   conv2dBackwardWeight(x: View, gy: View, p: Conv2dParams, weightShape: readonly number[]): Storage {
-    return conv2dBackwardWeight(this, x, gy, p, weightShape);
+    const v = getKernelVariant('conv2dBackwardWeight');
+    return v ? v.run(this, x, gy, p, weightShape) : conv2dBackwardWeight(this, x, gy, p, weightShape);
   }
 
   maxPool2d(x: View, p: Pool2dParams): { values: Storage; indices: Storage } {
@@ -191,11 +196,13 @@ export class WebGPUBackend implements Backend, Host {
   // ---- row-wise ----
 
   softmax(x: View, log: boolean): Storage {
-    return softmax(this, x, log);
+    const v = getKernelVariant('softmax');
+    return v ? v.run(this, x, log) : softmax(this, x, log);
   }
 
   layerNorm(x: View, weight: View | null, bias: View | null, eps: number): { y: Storage; mean: Storage; rstd: Storage } {
-    return layerNorm(this, x, weight, bias, eps);
+    const v = getKernelVariant('layerNorm');
+    return v ? v.run(this, x, weight, bias, eps) : layerNorm(this, x, weight, bias, eps);
   }
 
   // ---- indexing ----

@@ -21,9 +21,9 @@ export {
 export { crc32, inflateRaw } from './inflate';
 export {
   type UnpickleOptions, type UnpickleResult, PyGlobal, PyStub, TorchStorageRef, TorchTensorRef,
-  isAllowedGlobal, torchPersistentLoad, unpickle,
+  MAX_LONG_BYTES, PY_ATTRIBUTES, isAllowedGlobal, pyAttributes, torchPersistentLoad, unpickle,
 } from './unpickle';
 export {
-  type TorchLoadOptions, type TorchCheckpoint, parseTorchCheckpoint, parseTorchCheckpointFull,
+  type TorchLoadOptions, type TorchCheckpoint, MAX_HIGHLY_COMPRESSED_BYTES, MAX_INFLATION_RATIO, parseTorchCheckpoint, parseTorchCheckpointFull,
   readTorchCheckpointFromSource, readTorchCheckpointFile, readTorchCheckpointFileFull,
 } from './pth';

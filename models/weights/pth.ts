@@ -12,7 +12,9 @@
  * containers — `{'state_dict': {...}, 'epoch': 3}`, `{'model': {...}}`, lists — are flattened by default into
  * dotted keys (`'state_dict.fc.weight'`, `'layers.0'`); pick a sub-dict with `select: 'state_dict'` (or a path
  * `['model', 'backbone']`) and/or drop a prefix with `stripPrefix: 'module.'`. Non-tensor leaves (epoch numbers,
- * strings, …) are returned by the `*Full` variants in `values`, keyed the same way.
+ * strings, …) are returned by the `*Full` variants in `values`, keyed the same way, with the per-module versions a
+ * state dict's `_metadata` recorded in `versions`. Deflated zip entries (a re-zipped checkpoint) are bounded: see
+ * MAX_INFLATION_RATIO.
  */
 import { PickleTruncatedError, WeightsFormatError, fail } from './errors';
 import {

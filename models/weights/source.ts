@@ -86,7 +86,7 @@ const MAX_CHUNK = 1 << 30;
 export async function openFileSource(path: string): Promise<RangeSource & { close(): Promise<void> }> {
   if (!isNode()) {
     throw new WeightsFormatError(
-      `cannot open '${path}': file paths need Node.js; in a browser pass the bytes, or a File/Blob via blobSource()`,
+      `cannot open '${path}': file paths need Node.js; in a browser pass the bytes or the File/Blob itself`,
     );
   }
   const fs = (await nodeBuiltin<typeof import('node:fs')>('node:fs'))!;

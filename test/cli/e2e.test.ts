@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as F from '../../index';
 import { main } from '../../cli/main';
 import { decodeNpy } from '../../cli/util/npy';
-import { overlayCam } from '../../cli/overlay';
+import { showCamOnImage } from '../../image/overlay';
 import { bird, capture, copyJpeg, removeTempDirs, tempDir, writeClassifier, writeImage, writeTinyResnet, writeTinyVit } from '../fixtures/cli-e2e/build';
 
 afterAll(removeTempDirs);
@@ -203,8 +203,8 @@ describe('generate (ViT + linear head)', () => {
     expect(readdirSync(vis).sort()).toEqual(IMAGES.map((im) => `${im.key}.png`).sort());
     const im = IMAGES[0]; // 48×40: with tile height 40 every tile is drawn at its own size
     const strip = F.decodeImage(read(join(vis, `${im.key}.png`)));
-    // margins 10, label band (8 − 1) + 8 = 15, five tiles of 48 px
-    expect([strip.width, strip.height]).toEqual([10 + 5 * (48 + 10), 10 + 15 + 40 + 10]);
+    // margins 10, label band (8 − 1) + 8 = 15, five tiles of 48 px, the colour scale row (8 + 10)
+    expect([strip.width, strip.height]).toEqual([10 + 5 * (48 + 10), 10 + 15 + 40 + 10 + 18]);
     const rgb = F.decodeImage(read(join(ds, im.folder, im.file)));
     const tile = (i: number) => {
       const out = new Uint8Array(48 * 40 * 3);
@@ -223,11 +223,11 @@ describe('generate (ViT + linear head)', () => {
     }
     MODE_NAMES.forEach((m, i) => {
       const cam = decodeNpy(read(join(save, `${im.key}.${m}.npy`))).data as Float32Array;
-      expect(tile(2 + i)).toEqual(Array.from(overlayCam(rgb, cam).data));
+      expect(tile(2 + i)).toEqual(Array.from(showCamOnImage(rgb, cam, { style: 'finer-cam' }).data));
     });
     // Another size: 37×45 scaled to height 40 → width round(37·40/45) = 33.
     const g2 = F.decodeImage(read(join(vis, `${IMAGES[1].key}.png`)));
-    expect([g2.width, g2.height]).toEqual([10 + 5 * (33 + 10), 75]);
+    expect([g2.width, g2.height]).toEqual([10 + 5 * (33 + 10), 75 + 18]);
   });
 
   it('explain --model prints the categories of the top class and writes the strip', async () => {
@@ -246,8 +246,9 @@ describe('generate (ViT + linear head)', () => {
     }
     expect(r.out).toContain(`wrote ${out}`);
     const png = F.decodeImage(read(out));
-    // four tiles at height min(256, max(96, 40)) = 96: width round(48·96/40) = 115
-    expect([png.width, png.height]).toEqual([10 + 4 * (115 + 10), 10 + 15 + 96 + 10]);
+    // four tiles at height min(256, max(96, 40)) = 96: width round(48·96/40) = 115; three label lines
+    // ((8·3 − 1) + 8 = 31) and the colour scale row (8 + 10)
+    expect([png.width, png.height]).toEqual([10 + 4 * (115 + 10), 10 + 31 + 96 + 10 + 18]);
   });
 });
 

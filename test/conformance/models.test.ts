@@ -1,76 +1,12 @@
-// Models and CAMs on the WebGPU backend against the same reference numbers as the CPU tests: the
-// torchvision ResNet CAM fixtures (every method and FinerCAM) and the official DINOv2 / Finer-CAM cases.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { expect, test } from 'vitest';
-import * as F from '../../index';
+// Models and CAMs on the WebGPU backend against the same reference numbers as the CPU tests (the cases:
+// model-cases.ts, shared with models-wasm.test.ts).
 import { TOL } from '../tolerances';
-import { expectClose } from '../helpers/compare';
-import { loadCamCases, runCamCase } from '../helpers/cam-cases';
 import { describeGpu, gpu, useGpuTeardown } from '../webgpu/setup';
 import { registerBackend } from '../../core/device';
+import { defineCamFixtureConformance, defineModelConformance } from './model-cases';
 
 useGpuTeardown();
 if (gpu) registerBackend(gpu);
 
-const DINO = join(__dirname, '..', 'fixtures', 'official-dinov2');
-const load = (f: string) => F.loadSafetensors(new Uint8Array(readFileSync(f)));
-
-function vitFrom(cfg: Record<string, number | boolean>): F.VisionTransformer {
-  return F.visionTransformer({
-    imgSize: cfg.img_size as number, patchSize: cfg.patch_size as number, embedDim: cfg.embed_dim as number, depth: cfg.depth as number,
-    numHeads: cfg.num_heads as number, mlpRatio: cfg.mlp_ratio as number, initValues: cfg.init_values as number,
-    numRegisterTokens: cfg.num_register_tokens as number, interpolateOffset: cfg.interpolate_offset as number,
-    interpolateAntialias: cfg.interpolate_antialias as boolean,
-  });
-}
-
-describeGpu('models on WebGPU', () => {
-  for (const name of ['dinov2_tiny_forward', 'dinov2_tiny_registers']) {
-    test(`official DINOv2 ${name}: features and gradients`, async () => {
-      const cfg = JSON.parse(readFileSync(join(DINO, name, 'case.json'), 'utf8')).config;
-      const model = vitFrom(cfg).eval();
-      model.loadStateDict(await load(join(DINO, name, 'weights.safetensors')));
-      await model.to('webgpu');
-      const inp = await load(join(DINO, name, 'input.safetensors'));
-      const exp = await load(join(DINO, name, 'expected.safetensors'));
-      const x = (await inp.input.toDevice('webgpu')).requiresGrad_();
-      const f = model.forwardFeatures(x);
-      expect(f.xNormPatchtokens.device).toBe('webgpu');
-      expectClose(await f.xNormClstoken.data(), await exp.x_norm_clstoken.data(), TOL.model, 'x_norm_clstoken');
-      expectClose(await f.xNormPatchtokens.data(), await exp.x_norm_patchtokens.data(), TOL.model, 'x_norm_patchtokens');
-      const loss = F.mul(f.xNormPatchtokens, await inp.probe.toDevice('webgpu')).sum();
-      const [g] = F.grad(loss, [x]);
-      expectClose(await g!.data(), await exp.grad_input.data(), TOL.modelGrad, 'grad_input');
-    });
-  }
-
-  test('official Finer-CAM on a tiny DINOv2: three modes', async () => {
-    const dir = join(DINO, 'dinov2_tiny_finer');
-    const c = JSON.parse(readFileSync(join(dir, 'case.json'), 'utf8'));
-    const model = new F.LinearProbe(vitFrom(c.config), c.config.num_classes);
-    model.loadStateDict(await load(join(dir, 'weights.safetensors')));
-    await model.to('webgpu');
-    const exp = await load(join(dir, 'expected.safetensors'));
-    const x = await (await load(join(dir, 'input.safetensors'))).input.toDevice('webgpu');
-    const cam = new F.FinerCAM({ model, targetLayers: c.target_layers, reshapeTransform: F.vitReshapeTransform() });
-    const keys = ['baseline', 'default', 'compare'] as const;
-    const r = await cam.forwardModes({
-      inputTensor: x, H: c.H, W: c.W, targetSize: c.target_size,
-      modes: keys.map((k) => ({ alpha: c.modes[k].alpha, referenceCategoryRanks: c.modes[k].reference_category_ranks })),
-    });
-    for (const [i, k] of keys.entries()) {
-      expect(r.references[i]).toEqual(c.modes[k].references);
-      expect(r.cams[i].device).toBe('webgpu');
-      expectClose(await r.cams[i].data(), await exp[`cam_${k}`].data(), TOL.camWebgpu, `cam_${k}`);
-    }
-  });
-});
-
-for (const modelName of ['resnet18_small', 'bottleneck_small']) {
-  describeGpu(`CAM fixtures on WebGPU: ${modelName}`, () => {
-    for (const c of loadCamCases(modelName)) {
-      test(c.name, () => runCamCase(modelName, c, 'webgpu', TOL.camWebgpu));
-    }
-  });
-}
+describeGpu('models on WebGPU', () => defineModelConformance('webgpu', TOL.camWebgpu));
+defineCamFixtureConformance('webgpu', TOL.camWebgpu, (name, fn) => describeGpu(name, () => fn()));

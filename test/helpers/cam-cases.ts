@@ -56,7 +56,7 @@ export function loadCamCases(modelName: string): CamCase[] {
   return JSON.parse(readFileSync(join(FIX, 'cam', `${modelName}.json`), 'utf8')).cases;
 }
 
-async function setup(modelName: string, device: 'cpu' | 'webgpu') {
+async function setup(modelName: string, device: 'cpu' | 'webgpu' | 'wasm') {
   const caseInfo = JSON.parse(readFileSync(join(FIX, 'models', modelName, 'case.json'), 'utf8'));
   const model = F.resnet({ block: caseInfo.block, layers: caseInfo.layers, widths: caseInfo.widths, numClasses: caseInfo.numClasses });
   model.loadStateDict(await F.loadSafetensors(new Uint8Array(readFileSync(join(FIX, 'models', modelName, 'weights.safetensors')))));
@@ -72,7 +72,7 @@ function selectInput(x: F.Tensor, sel: CamCase['input']): F.Tensor {
 }
 
 /** Runs one fixture case on a device and compares logits, categories and the map. */
-export async function runCamCase(modelName: string, c: CamCase, device: 'cpu' | 'webgpu', camTol: Tol): Promise<void> {
+export async function runCamCase(modelName: string, c: CamCase, device: 'cpu' | 'webgpu' | 'wasm', camTol: Tol): Promise<void> {
   const { model, input } = await setup(modelName, device);
   const x = selectInput(input, c.input);
   const targets = c.targets ? c.targets.map(makeTarget) : null;

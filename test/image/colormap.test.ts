@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { applyColormapJet, jetColormap, showCamOnImage } from '../../image/colormap';
+import { applyColormapJet, jetColormap } from '../../image/colormap';
+import { showCamOnImage } from '../../image/overlay';
 import { resizeBilinearCv } from '../../image/resize';
 import { compareBytes, manifest, readBytes, readF32, sha256 } from './fixtures';
 
@@ -78,5 +79,22 @@ describe('showCamOnImage matches pytorch-grad-cam show_cam_on_image(img/255, mas
   it('a black image at imageWeight 1 gives zeros (NumPy: 0/0 -> NaN -> uint8 0)', () => {
     const out = showCamOnImage({ width: 1, height: 1, data: new Uint8Array(3) }, new Float32Array([0.5]), { imageWeight: 1 });
     expect(Array.from(out.data)).toEqual([0, 0, 0]);
+  });
+});
+
+describe("showCamOnImage style 'finer-cam' matches the seed's visualize.py (OpenCV) byte for byte", () => {
+  const fx = JSON.parse(readFileSync(new URL('../fixtures/images/overlay-finer.json', import.meta.url), 'utf8')) as {
+    cases: { width: number; height: number; imageWeight: number; image: number[]; cam: number[]; expected: number[] }[];
+  };
+  it.each(fx.cases.map((c, i) => [i, c] as const))('case %i', (_i, c) => {
+    const out = showCamOnImage({ width: c.width, height: c.height, data: Uint8Array.from(c.image) }, Float32Array.from(c.cam), {
+      style: 'finer-cam', imageWeight: c.imageWeight,
+    });
+    expect(Array.from(out.data)).toEqual(c.expected);
+  });
+
+  it('rejects an unknown style by name', () => {
+    const img = { width: 1, height: 1, data: new Uint8Array(3) };
+    expect(() => showCamOnImage(img, new Float32Array(1), { style: 'seed' as never })).toThrow(/style must be 'grad-cam' or 'finer-cam'/);
   });
 });

@@ -50,8 +50,6 @@ describe('decodeImage', () => {
   });
 
   it('rejects JPEG variants it does not decode, with the reason', () => {
-    const cmyk = manifest.decodeErrors.find((e) => e.message === 'CMYK')!;
-    expectDecodeError(readBytes(cmyk.file), /CMYK/);
     const base = readBytes(jpegCase('pil_photo37x23_q90_s2').file);
     const sof = jpegSegments(base).find((s) => s[0] === 0xc0)!;
     const patch = (at: number, value: number): Uint8Array => {
@@ -63,6 +61,7 @@ describe('decodeImage', () => {
     expectDecodeError(patch(sof[1] + 1, 0xc3), /lossless/);
     expectDecodeError(patch(sof[1] + 1, 0xc5), /hierarchical/);
     expectDecodeError(patch(sof[1] + 4, 12), /12-bit samples are not supported/);
+    expectDecodeError(patch(sof[1] + 9, 2), /2-component JPEGs are not supported/);
     const noHeight = patch(sof[1] + 6, 0); // height 0x0017 -> 0x0000: "defined later by DNL"
     expectDecodeError(noHeight, /image height 0/);
   });
@@ -71,8 +70,9 @@ describe('decodeImage', () => {
     for (const c of [jpegCase('pil_photo37x23_q90_s2'), jpegCase('pil_photo37x23_prog_s2'), jpegCase('cv2_rst3'), pngCase('png_rgba16_i_9x10')]) {
       const full = readBytes(c.file);
       const isJpeg = full[0] === 0xff;
-      // A baseline JPEG without its final EOI is still complete (libjpeg accepts it too); cut further than that.
-      const keepAtLeast = isJpeg ? 3 : 1;
+      // A JPEG cut just before its EOI, or a PNG cut after its image data, may still decode (PIL decides by how far
+      // libjpeg reads ahead, and ignores what follows the image data): robust.test.ts checks those against PIL.
+      const keepAtLeast = isJpeg ? 3 : 12 + 12; // PNG: keep the last IDAT's CRC and the IEND chunk out of reach
       for (let n = 1; n <= full.length - keepAtLeast; n += Math.max(1, Math.floor(full.length / 200))) {
         let err: unknown;
         try {
@@ -86,10 +86,9 @@ describe('decodeImage', () => {
     }
   });
 
-  it('accepts a baseline JPEG without EOI, and a Motion-JPEG frame without Huffman tables (standard tables)', () => {
+  it('decodes a Motion-JPEG frame without Huffman tables (standard tables)', () => {
     const c = jpegCase('pil_photo37x23_q50_s1');
     const full = readBytes(c.file);
-    expect(compareBytes(decodeImage(full.subarray(0, full.length - 2)).data, c)).toBe('');
     // Remove every DHT segment: PIL's (non-optimised) tables are the standard ones libjpeg-turbo then falls back to.
     const segs = jpegSegments(full).filter((s) => s[0] === 0xc4);
     const parts: Uint8Array[] = [];
@@ -109,13 +108,7 @@ describe('decodeImage', () => {
     expect(compareBytes(decodeImage(stripped).data, c)).toBe('');
   });
 
-  it('reports corrupt data: JPEG restart markers, Huffman tables; PNG CRC, filter type, zlib data', () => {
-    const rst = readBytes(jpegCase('cv2_rst1').file);
-    const at = rst.findIndex((v, i) => v === 0xff && rst[i + 1] === 0xd3);
-    const bad = rst.slice();
-    bad[at + 1] = 0xd5; // RST5 where RST3 belongs
-    expectDecodeError(bad, /expected restart marker RST3/);
-
+  it('reports corrupt data: PNG CRC before the image data, signature', () => {
     const png = readBytes(pngCase('png_rgb8_filter0').file);
     const crcBad = png.slice();
     crcBad[16] ^= 1; // inside IHDR

@@ -2,7 +2,7 @@ import { deflateSync, gzipSync, inflateSync, constants as zc } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { adler32, crc32 } from '../../core/codec/checksum';
-import { zlibCompress } from '../../image/deflate';
+import { zlibCompress } from '../../core/codec/deflate';
 import { inflateZlib } from '../../image/inflate';
 import { decodePng, encodePng } from '../../image/png';
 import { ImageDecodeError } from '../../image/types';

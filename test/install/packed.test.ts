@@ -68,6 +68,19 @@ describe('the installed command', () => {
     expect([...png.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
   }, 120_000);
 
+  it('runs on the wasm backend with the same categories as the CPU backend', async () => {
+    const image = join(app, 'photo.jpg');
+    const lines = async (backend: string) => {
+      const r = await sh('npx', ['--no-install', 'finercam', 'explain', image, '--out', join(app, `explained-${backend}.png`), '--backend', backend], app);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(new RegExp(`backend ${backend}\\b`));
+      return r.stdout.split('\n').filter((l) => /^(Baseline|Finer-)/.test(l));
+    };
+    const cpu = await lines('cpu');
+    expect(cpu).toHaveLength(3);
+    expect(await lines('wasm')).toEqual(cpu);
+  }, 120_000);
+
   it('imports as a library in Node', async () => {
     const script = "import * as F from 'finercam'; const y = F.softmax(F.tensor([1, 2, 3]), -1); console.log(JSON.stringify([...(await y.data())]));";
     const r = await sh('node', ['--input-type=module', '-e', script], app);

@@ -1,9 +1,10 @@
 /**
- * A small zlib compressor (RFC 1950/1951) for encodePng: LZ77 matching with hash chains, coded with DEFLATE's fixed
+ * A small zlib compressor (RFC 1950/1951), used by encodePng (image/png.ts): LZ77 matching with hash chains, coded with DEFLATE's fixed
  * Huffman codes in a single block. Not as tight as zlib's dynamic codes, but short, synchronous and browser-safe;
  * CAM overlays compress to roughly a third of their raw size with it.
  */
-import { adler32 } from '../core/codec/checksum';
+import { adler32 } from './checksum';
+import { DIST_BASE, DIST_EXTRA, LEN_BASE, LEN_EXTRA } from './deflate-tables';
 
 const WINDOW = 32768;
 const HASH_BITS = 15;
@@ -11,12 +12,6 @@ const MAX_CHAIN = 64;
 const MIN_MATCH = 3;
 const MAX_MATCH = 258;
 
-const LEN_BASE = [3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195,
-  227, 258];
-const LEN_EXTRA = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0];
-const DIST_BASE = [1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073,
-  4097, 6145, 8193, 12289, 16385, 24577];
-const DIST_EXTRA = [0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13];
 
 function reverseBits(code: number, len: number): number {
   let r = 0;

@@ -1,0 +1,802 @@
+// The wasm backend: tensors live in one WebAssembly.Memory (memory.ts) and the heavy kernels are WebAssembly
+// SIMD generated at run time from TypeScript (builder/), with no toolchain and no binary checked in.
+//
+// What runs where (float32):
+//   SIMD (wasm):   matmul and conv2d forward, input and weight gradients (the packed f32x4 GEMM of
+//                  gemm-kernel.ts, bias + relu fused into its write-back); elementwise add/sub/mul/div/
+//                  maximum/minimum (array–array and array–scalar) and neg/abs/sqrt/relu/square/reciprocal/
+//                  floor/ceil/round on contiguous operands (elementwise-kernel.ts).
+//   Scalar (TS):   everything else is a plain loop over Float32Array/Int32Array views of the wasm memory,
+//                  using the CPU backend's own formulas (core/scalar-math.ts), so those results equal the
+//                  CPU's bit for bit: transcendental unary ops (exp, log, tanh, erf, gelu, ...), rsqrt,
+//                  comparisons, where, clamp, cast, strided copies, reductions (sum accumulates in double),
+//                  argmax/argmin, softmax, layerNorm, max-pool and its gradient, gather, scatterAdd, im2col/
+//                  col2im, and the gelu epilogue. Strided inputs of SIMD ops are first copied to a contiguous
+//                  scratch block.
+//   float64 / int32 storages also live in the wasm memory; every op on them takes the scalar path (float64
+//   exists for gradient checks, which run on the CPU backend; matmul/conv use direct loops there).
+//
+// Threads: GEMMs of ≥ 2^21 multiply-adds are split over Node worker_threads sharing the memory (threads.ts);
+// browsers run on one thread for now. Not yet: SIMD softmax/layerNorm/reductions/pools, an implicit-GEMM
+// convolution, BatchNorm folding.
+import type { Backend, BinaryOp, Conv2dParams, Epilogue, Pool2dParams, ReduceOp, Storage, UnaryOp, View } from '../../core/backend';
+import type { DType, TypedArray } from '../../core/dtype';
+import { contiguousStrides, isContiguous, numel, poolOutputSize } from '../../core/shape';
+import { binaryFns, isComparison, unaryFns, unaryFns64 } from '../../core/scalar-math';
+import { ModuleBuilder, detectFeatures } from './builder/index';
+import type { HeapStats } from './memory';
+import { WasmHeap } from './memory';
+import { DEFAULT_TILE, addGemmKernel } from './gemm-kernel';
+import type { Tile } from './gemm-kernel';
+import { WasmGemm } from './gemm';
+import type { GemmEpilogue } from './gemm';
+import { SIMD_BINARY, SIMD_UNARY, addElementwiseKernels } from './elementwise-kernel';
+import { col2imAdd, convGeometry, im2col, isPointwise } from './conv';
+import { forEachOffset, gatherStrided } from './strided';
+import { WasmThreadPool } from './threads';
+import { isNode, nodeBuiltinSync } from '../../core/node-builtins';
+
+const ELEMENT_BYTES: Record<DType, number> = { float32: 4, int32: 4, float64: 8 };
+
+export class WasmBackendError extends Error {
+  override name = 'WasmBackendError';
+}
+
+export class WasmStorage implements Storage {
+  released = false;
+  constructor(readonly backend: WasmBackend, readonly dtype: DType, readonly size: number, readonly ptr: number) {}
+}
+
+export interface WasmBackendOptions {
+  /** Use f32x4.relaxed_madd when the engine has it (default true); false forces the mul+add fallback. */
+  relaxedSimd?: boolean;
+  /** GEMM register tile (default: the measured best, gemm-kernel.ts). */
+  tile?: Tile;
+  /** Heap limit in bytes (default 4 GiB, the wasm32 maximum). */
+  maximumBytes?: number;
+  /** Share the memory with worker threads (default: when the engine allows). */
+  shared?: boolean;
+  /** Threads for the GEMM (calling thread included). Default: the machine's cores (Node), 1 elsewhere. */
+  threads?: number;
+}
+
+let warnedSingleThread = false;
+
+type Ptr3 = (a: number, b: number, out: number, n: number) => void;
+type PtrS = (a: number, s: number, out: number, n: number, first: number) => void;
+type Ptr2 = (a: number, out: number, n: number) => void;
+
+/** The engine lacks WebAssembly SIMD: the wasm backend cannot run here (use 'cpu'). */
+export function wasmSimdAvailable(): boolean {
+  return detectFeatures().simd;
+}
+
+export class WasmBackend implements Backend {
+  readonly name = 'wasm' as const;
+  readonly heap: WasmHeap;
+  /** Whether the GEMM uses f32x4.relaxed_madd (else mul + add). */
+  readonly relaxedSimd: boolean;
+  readonly tile: Tile;
+  private readonly ex: WebAssembly.Exports;
+  private readonly gemm: WasmGemm;
+  private readonly pool: WasmThreadPool | null;
+
+  constructor(opts: WasmBackendOptions = {}) {
+    const feats = detectFeatures();
+    if (!feats.simd) throw new WasmBackendError('wasm backend: this JavaScript engine has no WebAssembly SIMD; use the cpu backend');
+    this.relaxedSimd = (opts.relaxedSimd ?? true) && feats.relaxedSimd;
+    this.tile = opts.tile ?? DEFAULT_TILE;
+    this.heap = new WasmHeap({ shared: opts.shared ?? feats.sharedMemory, maximumBytes: opts.maximumBytes });
+    const m = new ModuleBuilder(this.heap.limits, { relaxedSimd: this.relaxedSimd });
+    addGemmKernel(m, this.tile);
+    addElementwiseKernels(m);
+    const bytes = m.bytes();
+    this.ex = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory: this.heap.memory } }).exports;
+    const cores = nodeBuiltinSync<{ availableParallelism(): number }>('node:os')?.availableParallelism() ?? 1;
+    const threads = Math.max(1, Math.floor(opts.threads ?? cores));
+    if (threads > 1 && !this.heap.shared && !warnedSingleThread) {
+      // a browser page without cross-origin isolation has no SharedArrayBuffer: workers cannot share tensors
+      warnedSingleThread = true;
+      console.warn('finercam: the wasm backend runs on one thread here (no shared WebAssembly memory: SharedArrayBuffer needs cross-origin isolation).');
+    }
+    this.pool = threads > 1 && this.heap.shared && isNode() ? new WasmThreadPool(bytes, this.heap.memory, threads - 1) : null;
+    this.gemm = new WasmGemm(this.ex, this.heap, this.tile, this.pool);
+    this.gemm.threads = threads;
+  }
+
+  /** Resolves once the worker threads have started (until then products run on the calling thread). */
+  async ready(): Promise<void> {
+    await this.pool?.started;
+  }
+
+  /** Threads for the GEMM, calling thread included (at most 1 + the workers created with the backend). */
+  setThreads(n: number): void {
+    if (!Number.isInteger(n) || n < 1) throw new RangeError(`setThreads: n must be an integer ≥ 1, got ${String(n)}`);
+    this.gemm.threads = Math.min(n, 1 + (this.pool?.size ?? 0));
+  }
+
+  /** Products split over threads so far (for tests). */
+  get parallelProducts(): number {
+    return this.gemm.parallelCalls;
+  }
+
+  getThreads(): number {
+    return Math.min(this.gemm.threads, 1 + (this.pool?.available ?? 0));
+  }
+
+  /** Stops the worker threads (the backend keeps working on one thread). */
+  destroy(): void {
+    this.pool?.terminate();
+  }
+
+  stats(): HeapStats {
+    return this.heap.stats();
+  }
+
+  // ---- storage helpers ------------------------------------------------------------------------------------
+  private alloc(dtype: DType, size: number): WasmStorage {
+    return new WasmStorage(this, dtype, size, this.heap.alloc(size * ELEMENT_BYTES[dtype]));
+  }
+
+  private own(s: Storage, what = 'tensor'): WasmStorage {
+    if (!(s instanceof WasmStorage) || s.backend !== this) {
+      throw new WasmBackendError(`wasm backend: the ${what} lives on '${s.backend.name}', not on this wasm backend; move it with toDevice('wasm') first`);
+    }
+    if (s.released) throw new WasmBackendError(`wasm backend: the ${what}'s storage was already released (a disposed tensor)`);
+    return s;
+  }
+
+  /** The heap's typed array for a dtype (fetch after every allocation: growth may replace the buffer). */
+  private heapArray(dtype: DType): TypedArray {
+    return dtype === 'float32' ? this.heap.f32 : dtype === 'int32' ? this.heap.i32 : this.heap.f64;
+  }
+
+  /** A storage's elements as a typed array onto the heap (no copy). */
+  data(s: WasmStorage): TypedArray {
+    const e = s.ptr / ELEMENT_BYTES[s.dtype];
+    return this.heapArray(s.dtype).subarray(e, e + s.size);
+  }
+
+  /** Heap element index of the view's element 0. */
+  private base(v: View): number {
+    const s = this.own(v.storage);
+    return s.ptr / ELEMENT_BYTES[s.dtype] + v.offset;
+  }
+
+  /** The view's elements in row-major order: a heap subarray when contiguous, else a JS copy. */
+  private contiguous(v: View): TypedArray {
+    const n = numel(v.shape);
+    const b = this.base(v);
+    const heap = this.heapArray(v.dtype);
+    if (isContiguous(v.shape, v.strides)) return heap.subarray(b, b + n);
+    const out = v.dtype === 'float32' ? new Float32Array(n) : v.dtype === 'int32' ? new Int32Array(n) : new Float64Array(n);
+    gatherStrided(heap, v.shape, v.strides, b, out);
+    return out;
+  }
+
+  /**
+   * Byte address of the view's elements laid out contiguously: the storage itself when the view is
+   * contiguous, else a scratch block (pushed onto `temps`, freed by the caller) filled from the view.
+   */
+  private contiguousPtr(v: View, temps: WasmStorage[]): number {
+    const s = this.own(v.storage);
+    if (isContiguous(v.shape, v.strides)) return s.ptr + v.offset * ELEMENT_BYTES[v.dtype];
+    const t = this.alloc(v.dtype, numel(v.shape));
+    temps.push(t);
+    gatherStrided(this.heapArray(v.dtype), v.shape, v.strides, this.base(v), this.data(t));
+    return t.ptr;
+  }
+
+  private freeAll(temps: WasmStorage[]): void {
+    for (const t of temps) this.heap.free_(t.ptr);
+  }
+
+  private fromArray(data: TypedArray, dtype: DType): WasmStorage {
+    const s = this.alloc(dtype, data.length);
+    this.data(s).set(data);
+    return s;
+  }
+
+  // ---- memory -----------------------------------------------------------------------------------------------
+  full(size: number, dtype: DType, value: number): Storage {
+    const s = this.alloc(dtype, size);
+    this.data(s).fill(value);
+    return s;
+  }
+
+  upload(data: TypedArray): Storage {
+    const dtype: DType = data instanceof Float32Array ? 'float32' : data instanceof Float64Array ? 'float64' : 'int32';
+    return this.fromArray(data, dtype);
+  }
+
+  async read(view: View): Promise<TypedArray> {
+    return this.readSync(view);
+  }
+
+  readSync(view: View): TypedArray {
+    // always a copy: a heap subarray would change under later ops and die when the memory grows
+    return this.contiguous(view).slice();
+  }
+
+  release(storage: Storage): void {
+    const s = this.own(storage);
+    s.released = true;
+    this.heap.free_(s.ptr);
+  }
+
+  // ---- data movement ----------------------------------------------------------------------------------------
+  copyInto(src: View, dst: View): void {
+    const s = this.contiguous(src).slice(); // src may alias dst's storage
+    const d = this.heapArray(dst.dtype);
+    forEachOffset(dst.shape, dst.strides, this.base(dst), (off, i) => {
+      d[off] = s[i];
+    });
+  }
+
+  cast(x: View, dtype: DType): Storage {
+    const out = this.alloc(dtype, numel(x.shape));
+    const src = this.contiguous(x);
+    const o = this.data(out);
+    if (dtype === 'int32' && x.dtype !== 'int32') for (let i = 0; i < src.length; i++) o[i] = Math.trunc(src[i]);
+    else o.set(src);
+    return out;
+  }
+
+  // ---- elementwise ------------------------------------------------------------------------------------------
+  unary(op: UnaryOp, x: View): Storage {
+    const n = numel(x.shape);
+    const out = this.alloc(x.dtype, n);
+    if (x.dtype === 'float32' && op in SIMD_UNARY) {
+      const temps: WasmStorage[] = [];
+      (this.ex[`ewu_${op}`] as Ptr2)(this.contiguousPtr(x, temps), out.ptr, n);
+      this.freeAll(temps);
+      return out;
+    }
+    if (op === 'copy') {
+      this.data(out).set(this.contiguous(x));
+      return out;
+    }
+    const src = this.contiguous(x);
+    const o = this.data(out);
+    const f = (x.dtype === 'float64' && unaryFns64[op]) || unaryFns[op];
+    for (let i = 0; i < n; i++) o[i] = f(src[i]);
+    return out;
+  }
+
+  binary(op: BinaryOp, a: View, b: View): Storage {
+    const n = numel(a.shape);
+    const dtype = isComparison(op) ? (a.dtype === 'float64' ? 'float64' : 'float32') : a.dtype;
+    const out = this.alloc(dtype, n);
+    if (a.dtype === 'float32' && b.dtype === 'float32' && op in SIMD_BINARY) {
+      const temps: WasmStorage[] = [];
+      const pa = this.contiguousPtr(a, temps);
+      const pb = this.contiguousPtr(b, temps);
+      (this.ex[`ew_${op}`] as Ptr3)(pa, pb, out.ptr, n);
+      this.freeAll(temps);
+      return out;
+    }
+    const av = this.contiguous(a);
+    const bv = this.contiguous(b);
+    const o = this.data(out);
+    const f = binaryFns[op];
+    for (let i = 0; i < n; i++) o[i] = f(av[i], bv[i]);
+    return out;
+  }
+
+  binaryScalar(op: BinaryOp, x: View, scalar: number, scalarFirst: boolean): Storage {
+    const n = numel(x.shape);
+    const dtype = isComparison(op) ? (x.dtype === 'float64' ? 'float64' : 'float32') : x.dtype;
+    const out = this.alloc(dtype, n);
+    // float32 arithmetic with a scalar that is itself a float32 rounds exactly like the CPU's double
+    // arithmetic; any other scalar (0.1, 1/3) must be applied in double to match it
+    if (x.dtype === 'float32' && op in SIMD_BINARY && Math.fround(scalar) === scalar) {
+      const temps: WasmStorage[] = [];
+      (this.ex[`ews_${op}`] as PtrS)(this.contiguousPtr(x, temps), scalar, out.ptr, n, scalarFirst ? 1 : 0);
+      this.freeAll(temps);
+      return out;
+    }
+    const xv = this.contiguous(x);
+    const o = this.data(out);
+    const f = binaryFns[op];
+    if (scalarFirst) for (let i = 0; i < n; i++) o[i] = f(scalar, xv[i]);
+    else for (let i = 0; i < n; i++) o[i] = f(xv[i], scalar);
+    return out;
+  }
+
+  where(cond: View, a: View, b: View): Storage {
+    const n = numel(cond.shape);
+    const out = this.alloc(a.dtype, n);
+    const c = this.contiguous(cond);
+    const av = this.contiguous(a);
+    const bv = this.contiguous(b);
+    const o = this.data(out);
+    for (let i = 0; i < n; i++) o[i] = c[i] !== 0 ? av[i] : bv[i];
+    return out;
+  }
+
+  clamp(x: View, lo: number, hi: number): Storage {
+    const n = numel(x.shape);
+    const out = this.alloc(x.dtype, n);
+    const src = this.contiguous(x);
+    const o = this.data(out);
+    for (let i = 0; i < n; i++) {
+      // min(max(v, lo), hi): when lo > hi every element becomes hi, as torch.clamp
+      const v = src[i];
+      const m = v < lo ? lo : v;
+      o[i] = v !== v ? v : m > hi ? hi : m;
+    }
+    return out;
+  }
+
+  // ---- reductions -------------------------------------------------------------------------------------------
+  /** The view with `axes` moved last, as a contiguous array of `outer` rows of `inner` elements. */
+  private axesLast(x: View, axes: readonly number[]): { data: TypedArray; outer: number; inner: number } {
+    const kept = x.shape.map((_, i) => i).filter((i) => !axes.includes(i));
+    const perm = [...kept, ...axes];
+    const data = this.contiguous({ storage: x.storage, dtype: x.dtype, offset: x.offset, shape: perm.map((i) => x.shape[i]), strides: perm.map((i) => x.strides[i]) });
+    const inner = numel(axes.map((i) => x.shape[i]));
+    return { data, outer: numel(kept.map((i) => x.shape[i])), inner };
+  }
+
+  reduce(op: ReduceOp, x: View, axes: readonly number[]): Storage {
+    const outer = numel(x.shape.filter((_, i) => !axes.includes(i)));
+    const out = this.alloc(x.dtype, outer);
+    const { data, inner } = this.axesLast(x, axes);
+    const o = this.data(out);
+    for (let r = 0; r < outer; r++) {
+      const base = r * inner;
+      let acc: number;
+      if (op === 'sum') {
+        acc = 0;
+        for (let i = 0; i < inner; i++) acc += data[base + i];
+      } else if (op === 'prod') {
+        acc = 1;
+        for (let i = 0; i < inner; i++) acc *= data[base + i];
+      } else if (op === 'max') {
+        acc = -Infinity;
+        for (let i = 0; i < inner; i++) {
+          const v = data[base + i];
+          if (v > acc || v !== v) acc = v;
+          if (acc !== acc) break;
+        }
+      } else {
+        acc = Infinity;
+        for (let i = 0; i < inner; i++) {
+          const v = data[base + i];
+          if (v < acc || v !== v) acc = v;
+          if (acc !== acc) break;
+        }
+      }
+      o[r] = acc;
+    }
+    return out;
+  }
+
+  argReduce(op: 'argmax' | 'argmin', x: View, axis: number): Storage {
+    const outer = numel(x.shape.filter((_, i) => i !== axis));
+    const out = this.alloc('int32', outer);
+    const { data, inner } = this.axesLast(x, [axis]);
+    const o = this.data(out);
+    const isMax = op === 'argmax';
+    for (let r = 0; r < outer; r++) {
+      const base = r * inner;
+      let best = data[base];
+      let bi = 0;
+      for (let i = 1; i < inner && best === best; i++) {
+        const v = data[base + i];
+        if (v !== v || (isMax ? v > best : v < best)) {
+          best = v;
+          bi = i;
+        }
+      }
+      o[r] = bi;
+    }
+    return out;
+  }
+
+  // ---- linear algebra ---------------------------------------------------------------------------------------
+  /**
+   * Checks the epilogue and returns the GEMM's part of it (bias address, relu) plus whether gelu must follow.
+   * The bias is made contiguous (a temp when it is not).
+   */
+  private prepareEpilogue(op: string, e: Epilogue | undefined, channels: number, dtype: DType, biasBy: 'row' | 'col', temps: WasmStorage[]): { gemm: GemmEpilogue | null; gelu: boolean; bias: View | null } {
+    const activation = e?.activation ?? 'none';
+    const bias = e?.bias ?? null;
+    if (bias && (bias.shape.length !== 1 || bias.shape[0] !== channels || bias.dtype !== dtype)) {
+      throw new WasmBackendError(`${op}: epilogue bias must be 1-D ${dtype} with ${channels} elements, got ${bias.dtype} [${bias.shape.join(', ')}]`);
+    }
+    if (activation !== 'none' && activation !== 'relu' && activation !== 'gelu') throw new WasmBackendError(`${op}: unknown epilogue activation ${String(activation)}`);
+    if (!bias && activation === 'none') return { gemm: null, gelu: false, bias: null };
+    const biasPtr = bias && dtype === 'float32' ? this.contiguousPtr(bias, temps) : 0;
+    return { gemm: { bias: biasPtr, biasBy, relu: activation === 'relu' }, gelu: activation === 'gelu', bias };
+  }
+
+  /** Scalar epilogue (float64/int32 outputs, K = 0, and gelu after the GEMM): out = act(out + bias). */
+  private scalarEpilogue(o: TypedArray, rows: number, cols: number, biasBy: 'row' | 'col', biasOff: number, bias: TypedArray | null, act: ((x: number) => number) | null): void {
+    for (let r = 0; r < rows; r++) {
+      const base = r * cols;
+      if (bias) {
+        if (biasBy === 'row') for (let c = 0; c < cols; c++) o[base + c] += bias[biasOff + r];
+        else for (let c = 0; c < cols; c++) o[base + c] += bias[biasOff + c];
+      }
+      if (act) for (let c = 0; c < cols; c++) o[base + c] = act(o[base + c]);
+    }
+  }
+
+  private actFn(dtype: DType, a: 'relu' | 'gelu'): (x: number) => number {
+    return (dtype === 'float64' && unaryFns64[a]) || unaryFns[a];
+  }
+
+  matmul(a: View, b: View, epilogue?: Epilogue): Storage {
+    const [B, M, K] = a.shape;
+    const N = b.shape[2];
+    const out = this.alloc(a.dtype, B * M * N);
+    const temps: WasmStorage[] = [];
+    const epi = this.prepareEpilogue('matmul', epilogue, N, a.dtype, 'col', temps);
+    const act = epilogue?.activation && epilogue.activation !== 'none' ? epilogue.activation : null;
+    if (a.dtype !== 'float32' || K === 0) {
+      this.scalarMatmul(a, b, out);
+      const biasArr = epi.bias ? this.contiguous(epi.bias) : null;
+      const o = this.data(out);
+      for (let i = 0; i < B; i++) this.scalarEpilogue(o.subarray(i * M * N, (i + 1) * M * N), M, N, 'col', 0, biasArr, act ? this.actFn(a.dtype, act) : null);
+      this.freeAll(temps);
+      return out;
+    }
+    const as = this.own(a.storage), bs = this.own(b.storage);
+    for (let i = 0; i < B; i++) {
+      this.gemm.run(M, N, K,
+        { ptr: as.ptr + 4 * (a.offset + i * a.strides[0]), rs: a.strides[1], cs: a.strides[2] },
+        { ptr: bs.ptr + 4 * (b.offset + i * b.strides[0]), rs: b.strides[1], cs: b.strides[2] },
+        out.ptr + 4 * i * M * N, N, epi.gemm, false);
+    }
+    if (epi.gelu) this.geluPass(out);
+    this.freeAll(temps);
+    return out;
+  }
+
+  private geluPass(out: WasmStorage): void {
+    const o = this.data(out);
+    const g = unaryFns.gelu;
+    for (let i = 0; i < o.length; i++) o[i] = g(o[i]);
+  }
+
+  /** Direct loops for float64/int32 (and K = 0): sums in double, as the CPU backend. */
+  private scalarMatmul(a: View, b: View, out: WasmStorage): void {
+    const [B, M, K] = a.shape;
+    const N = b.shape[2];
+    const A = this.heapArray(a.dtype), Bv = this.heapArray(b.dtype), o = this.data(out);
+    const ab = this.base(a), bb = this.base(b);
+    const [a0, a1, a2] = a.strides, [b0, b1, b2] = b.strides;
+    for (let i = 0; i < B; i++) {
+      for (let r = 0; r < M; r++) {
+        for (let c = 0; c < N; c++) {
+          let s = 0;
+          for (let k = 0; k < K; k++) s += A[ab + i * a0 + r * a1 + k * a2] * Bv[bb + i * b0 + k * b1 + c * b2];
+          o[(i * M + r) * N + c] = s;
+        }
+      }
+    }
+  }
+
+  // ---- convolution and pooling ------------------------------------------------------------------------------
+  conv2d(x: View, w: View, p: Conv2dParams, epilogue?: Epilogue): Storage {
+    const g = convGeometry(x.shape, w.shape, p);
+    const out = this.alloc(x.dtype, g.N * g.O * g.P);
+    const temps: WasmStorage[] = [];
+    const epi = this.prepareEpilogue('conv2d', epilogue, g.O, x.dtype, 'row', temps);
+    if (x.dtype !== 'float32') {
+      this.scalarConv(x, w, p, out);
+      const biasArr = epi.bias ? this.contiguous(epi.bias) : null;
+      const act = epilogue?.activation && epilogue.activation !== 'none' ? this.actFn(x.dtype, epilogue.activation) : null;
+      const o = this.data(out);
+      for (let n = 0; n < g.N; n++) this.scalarEpilogue(o.subarray(n * g.O * g.P, (n + 1) * g.O * g.P), g.O, g.P, 'row', 0, biasArr, act);
+      this.freeAll(temps);
+      return out;
+    }
+    const xp = this.contiguousPtr(x, temps);
+    const wp = this.contiguousPtr(w, temps);
+    const pointwise = isPointwise(g, p);
+    const cols = pointwise || g.K === 0 ? null : this.alloc('float32', g.K * g.P);
+    if (cols) temps.push(cols);
+    for (let n = 0; n < g.N; n++) {
+      for (let grp = 0; grp < p.groups; grp++) {
+        const xOff = (n * g.C + grp * g.Cg) * g.H * g.W;
+        const outPtr = out.ptr + 4 * (n * g.O + grp * g.Og) * g.P;
+        const e = epi.gemm ? { ...epi.gemm, bias: epi.gemm.bias ? epi.gemm.bias + 4 * grp * g.Og : 0 } : null;
+        if (g.K === 0) {
+          this.heap.f32.fill(0, outPtr / 4, outPtr / 4 + g.Og * g.P);
+          continue;
+        }
+        let bOperand = { ptr: xp + 4 * xOff, rs: g.P, cs: 1 };
+        if (cols) {
+          im2col(this.heap.f32, xp / 4 + xOff, g, p, this.heap.f32, cols.ptr / 4);
+          bOperand = { ptr: cols.ptr, rs: g.P, cs: 1 };
+        }
+        this.gemm.run(g.Og, g.P, g.K, { ptr: wp + 4 * grp * g.Og * g.K, rs: g.K, cs: 1 }, bOperand, outPtr, g.P, e, false);
+      }
+    }
+    if (g.K === 0 && (epi.bias || epi.gemm?.relu || epi.gelu)) {
+      const o = this.data(out);
+      const biasArr = epi.bias ? this.contiguous(epi.bias) : null;
+      const act = epilogue?.activation && epilogue.activation !== 'none' ? this.actFn('float32', epilogue.activation) : null;
+      for (let n = 0; n < g.N; n++) this.scalarEpilogue(o.subarray(n * g.O * g.P, (n + 1) * g.O * g.P), g.O, g.P, 'row', 0, biasArr, act);
+    } else if (epi.gelu) this.geluPass(out);
+    this.freeAll(temps);
+    return out;
+  }
+
+  conv2dBackwardInput(gy: View, w: View, p: Conv2dParams, inputShape: readonly number[]): Storage {
+    const g = convGeometry(inputShape, w.shape, p);
+    if (g.Ho !== gy.shape[2] || g.Wo !== gy.shape[3]) throw new WasmBackendError('conv2dBackwardInput: gradient shape does not match the convolution');
+    const gx = this.alloc(gy.dtype, g.N * g.C * g.H * g.W);
+    if (gy.dtype !== 'float32') {
+      this.scalarConvBackwardInput(gy, w, p, gx, inputShape);
+      return gx;
+    }
+    const temps: WasmStorage[] = [];
+    const gyp = this.contiguousPtr(gy, temps);
+    const wp = this.contiguousPtr(w, temps);
+    const pointwise = isPointwise(g, p);
+    const cols = pointwise ? null : this.alloc('float32', g.K * g.P);
+    if (cols) temps.push(cols);
+    if (!pointwise || g.Og === 0) this.data(gx).fill(0);
+    for (let grp = 0; grp < p.groups; grp++) {
+      // Wᵀ of this group: element (k, o) of the K×Og matrix is w[grp·Og + o][k]
+      const wT = { ptr: wp + 4 * grp * g.Og * g.K, rs: 1, cs: g.K };
+      for (let n = 0; n < g.N; n++) {
+        const gyOp = { ptr: gyp + 4 * (n * g.O + grp * g.Og) * g.P, rs: g.P, cs: 1 };
+        const gxOff = (n * g.C + grp * g.Cg) * g.H * g.W;
+        if (g.Og === 0 || g.K === 0) continue;
+        if (cols) {
+          this.gemm.run(g.K, g.P, g.Og, wT, gyOp, cols.ptr, g.P, null, false);
+          col2imAdd(this.heap.f32, cols.ptr / 4, g, p, this.heap.f32, gx.ptr / 4 + gxOff);
+        } else {
+          this.gemm.run(g.K, g.P, g.Og, wT, gyOp, gx.ptr + 4 * gxOff, g.P, null, false);
+        }
+      }
+    }
+    this.freeAll(temps);
+    return gx;
+  }
+
+  conv2dBackwardWeight(x: View, gy: View, p: Conv2dParams, weightShape: readonly number[]): Storage {
+    const g = convGeometry(x.shape, weightShape, p);
+    if (g.Ho !== gy.shape[2] || g.Wo !== gy.shape[3]) throw new WasmBackendError('conv2dBackwardWeight: gradient shape does not match the convolution');
+    const gw = this.alloc(x.dtype, g.O * g.K);
+    if (x.dtype !== 'float32') {
+      this.scalarConvBackwardWeight(x, gy, p, gw, weightShape);
+      return gw;
+    }
+    const temps: WasmStorage[] = [];
+    const xp = this.contiguousPtr(x, temps);
+    const gyp = this.contiguousPtr(gy, temps);
+    const pointwise = isPointwise(g, p);
+    const cols = pointwise ? null : this.alloc('float32', g.K * g.P);
+    if (cols) temps.push(cols);
+    if (g.N === 0 || g.P === 0) this.data(gw).fill(0);
+    for (let n = 0; n < g.N; n++) {
+      for (let grp = 0; grp < p.groups; grp++) {
+        const xOff = (n * g.C + grp * g.Cg) * g.H * g.W;
+        let colsPtr = xp + 4 * xOff;
+        if (cols) {
+          im2col(this.heap.f32, xp / 4 + xOff, g, p, this.heap.f32, cols.ptr / 4);
+          colsPtr = cols.ptr;
+        }
+        if (g.P === 0 || g.Og === 0 || g.K === 0) continue;
+        // colsᵀ: element (q, k) of the P×K matrix is cols[k][q]
+        this.gemm.run(g.Og, g.K, g.P, { ptr: gyp + 4 * (n * g.O + grp * g.Og) * g.P, rs: g.P, cs: 1 }, { ptr: colsPtr, rs: 1, cs: g.P },
+          gw.ptr + 4 * grp * g.Og * g.K, g.K, null, n > 0);
+      }
+    }
+    this.freeAll(temps);
+    return gw;
+  }
+
+  // Direct convolution loops for float64/int32 (gradient checks): the same sums as im2col + GEMM, in double.
+  private scalarConv(x: View, w: View, p: Conv2dParams, out: WasmStorage): void {
+    const g = convGeometry(x.shape, w.shape, p);
+    const xs = this.contiguous(x), ws = this.contiguous(w), o = this.data(out);
+    this.convLoop(g, p, (n, oc, q, xi, wi) => {
+      o[(n * g.O + oc) * g.P + q] += xs[xi] * ws[wi];
+    }, () => o.fill(0));
+  }
+
+  private scalarConvBackwardInput(gy: View, w: View, p: Conv2dParams, gx: WasmStorage, inputShape: readonly number[]): void {
+    const g = convGeometry(inputShape, w.shape, p);
+    const gys = this.contiguous(gy), ws = this.contiguous(w), o = this.data(gx);
+    this.convLoop(g, p, (n, oc, q, xi, wi) => {
+      o[xi] += gys[(n * g.O + oc) * g.P + q] * ws[wi];
+    }, () => o.fill(0));
+  }
+
+  private scalarConvBackwardWeight(x: View, gy: View, p: Conv2dParams, gw: WasmStorage, weightShape: readonly number[]): void {
+    const g = convGeometry(x.shape, weightShape, p);
+    const xs = this.contiguous(x), gys = this.contiguous(gy), o = this.data(gw);
+    this.convLoop(g, p, (n, oc, q, xi, wi) => {
+      o[wi] += xs[xi] * gys[(n * g.O + oc) * g.P + q];
+    }, () => o.fill(0));
+  }
+
+  /** Visits every (image, out channel, out pixel, input index, weight index) product of a convolution. */
+  private convLoop(g: ReturnType<typeof convGeometry>, p: Conv2dParams, fn: (n: number, oc: number, q: number, xi: number, wi: number) => void, init: () => void): void {
+    init();
+    const [sh, sw] = p.stride, [ph, pw] = p.padding, [dh, dw] = p.dilation;
+    for (let n = 0; n < g.N; n++) for (let oc = 0; oc < g.O; oc++) {
+      const grp = Math.floor(oc / g.Og);
+      for (let oh = 0; oh < g.Ho; oh++) for (let ow = 0; ow < g.Wo; ow++) {
+        const q = oh * g.Wo + ow;
+        for (let c = 0; c < g.Cg; c++) for (let i = 0; i < g.kh; i++) {
+          const ih = oh * sh - ph + i * dh;
+          if (ih < 0 || ih >= g.H) continue;
+          for (let j = 0; j < g.kw; j++) {
+            const iw = ow * sw - pw + j * dw;
+            if (iw < 0 || iw >= g.W) continue;
+            fn(n, oc, q, ((n * g.C + grp * g.Cg + c) * g.H + ih) * g.W + iw, ((oc * g.Cg + c) * g.kh + i) * g.kw + j);
+          }
+        }
+      }
+    }
+  }
+
+  maxPool2d(x: View, p: Pool2dParams): { values: Storage; indices: Storage } {
+    const [N, C, H, W] = x.shape;
+    const [kh, kw] = p.kernelSize, [sh, sw] = p.stride, [ph, pw] = p.padding, [dh, dw] = p.dilation;
+    const Ho = poolOutputSize(H, kh, sh, ph, dh, p.ceilMode);
+    const Wo = poolOutputSize(W, kw, sw, pw, dw, p.ceilMode);
+    const values = this.alloc(x.dtype, N * C * Ho * Wo);
+    const indices = this.alloc('int32', N * C * Ho * Wo);
+    const src = this.contiguous(x);
+    const v = this.data(values), ix = this.data(indices);
+    // torch's rules (kernels/cpu/pool.ts): padding is -inf, the first maximum wins, a NaN takes over, and a
+    // window that misses the input gives -inf with index -1
+    let o = 0;
+    for (let nc = 0; nc < N * C; nc++) {
+      const plane = nc * H * W;
+      for (let oh = 0; oh < Ho; oh++) {
+        for (let ow = 0; ow < Wo; ow++, o++) {
+          let best = -Infinity;
+          let bi = -1;
+          for (let i = 0; i < kh; i++) {
+            const ih = oh * sh - ph + i * dh;
+            if (ih < 0 || ih >= H) continue;
+            for (let j = 0; j < kw; j++) {
+              const iw = ow * sw - pw + j * dw;
+              if (iw < 0 || iw >= W) continue;
+              const val = src[plane + ih * W + iw];
+              if (bi < 0 || val > best || val !== val) {
+                best = val;
+                bi = ih * W + iw;
+              }
+            }
+          }
+          v[o] = best;
+          ix[o] = bi;
+        }
+      }
+    }
+    return { values, indices };
+  }
+
+  maxPool2dBackward(gy: View, indices: View, inputShape: readonly number[]): Storage {
+    const [N, C, H, W] = inputShape;
+    const P = gy.shape[2] * gy.shape[3];
+    const gx = this.alloc(gy.dtype, N * C * H * W);
+    const g = this.contiguous(gy), ix = this.contiguous(indices);
+    const o = this.data(gx);
+    o.fill(0);
+    for (let nc = 0; nc < N * C; nc++) {
+      for (let q = 0; q < P; q++) {
+        const i = ix[nc * P + q];
+        if (i >= 0) o[nc * H * W + i] += g[nc * P + q];
+      }
+    }
+    return gx;
+  }
+
+  // ---- row-wise ---------------------------------------------------------------------------------------------
+  softmax(x: View, log: boolean): Storage {
+    const n = numel(x.shape);
+    const cols = x.shape[x.shape.length - 1];
+    const rows = cols === 0 ? 0 : n / cols;
+    const out = this.alloc(x.dtype, n);
+    const src = this.contiguous(x), o = this.data(out);
+    for (let r = 0; r < rows; r++) {
+      const base = r * cols;
+      let m = -Infinity;
+      for (let c = 0; c < cols; c++) m = Math.max(m, src[base + c]);
+      if (m === -Infinity) m = 0; // an all -inf row gives NaN through 0/0, as torch
+      let s = 0;
+      for (let c = 0; c < cols; c++) s += Math.exp(src[base + c] - m);
+      if (log) {
+        const ls = Math.log(s);
+        for (let c = 0; c < cols; c++) o[base + c] = src[base + c] - m - ls;
+      } else {
+        for (let c = 0; c < cols; c++) o[base + c] = Math.exp(src[base + c] - m) / s;
+      }
+    }
+    return out;
+  }
+
+  layerNorm(x: View, weight: View | null, bias: View | null, eps: number): { y: Storage; mean: Storage; rstd: Storage } {
+    const n = numel(x.shape);
+    const cols = x.shape[x.shape.length - 1];
+    const rows = cols === 0 ? 0 : n / cols;
+    const y = this.alloc(x.dtype, n), mean = this.alloc(x.dtype, rows), rstd = this.alloc(x.dtype, rows);
+    const src = this.contiguous(x);
+    const wv = weight ? this.contiguous(weight) : null;
+    const bv = bias ? this.contiguous(bias) : null;
+    const yo = this.data(y), mo = this.data(mean), ro = this.data(rstd);
+    for (let r = 0; r < rows; r++) {
+      const base = r * cols;
+      let s = 0;
+      for (let c = 0; c < cols; c++) s += src[base + c];
+      const mu = s / cols;
+      let v = 0;
+      for (let c = 0; c < cols; c++) {
+        const d = src[base + c] - mu;
+        v += d * d;
+      }
+      const rs = 1 / Math.sqrt(v / cols + eps); // biased variance, as torch.layer_norm
+      mo[r] = mu;
+      ro[r] = rs;
+      for (let c = 0; c < cols; c++) {
+        let val = (src[base + c] - mu) * rs;
+        if (wv) val *= wv[c];
+        if (bv) val += bv[c];
+        yo[base + c] = val;
+      }
+    }
+    return { y, mean, rstd };
+  }
+
+  // ---- indexing ---------------------------------------------------------------------------------------------
+  gather(x: View, dim: number, index: View): Storage {
+    const n = numel(index.shape);
+    const out = this.alloc(x.dtype, n);
+    const xs = this.heapArray(x.dtype);
+    const xb = this.base(x);
+    const idx = this.contiguous(index);
+    const o = this.data(out);
+    const shape = index.shape;
+    const rank = shape.length;
+    const pos = new Array<number>(rank).fill(0);
+    for (let i = 0; i < n; i++) {
+      let off = xb;
+      for (let d = 0; d < rank; d++) off += (d === dim ? idx[i] : pos[d]) * x.strides[d];
+      o[i] = xs[off];
+      for (let d = rank - 1; d >= 0; d--) {
+        if (++pos[d] < shape[d]) break;
+        pos[d] = 0;
+      }
+    }
+    return out;
+  }
+
+  scatterAdd(shape: readonly number[], dim: number, index: View, src: View): Storage {
+    const out = this.alloc(src.dtype, numel(shape));
+    const o = this.data(out);
+    o.fill(0);
+    const idx = this.contiguous(index);
+    const sv = this.contiguous(src);
+    const outStrides = contiguousStrides(shape);
+    const ishape = index.shape;
+    const rank = ishape.length;
+    const pos = new Array<number>(rank).fill(0);
+    for (let i = 0; i < idx.length; i++) {
+      let off = 0;
+      for (let d = 0; d < rank; d++) off += (d === dim ? idx[i] : pos[d]) * outStrides[d];
+      o[off] += sv[i];
+      for (let d = rank - 1; d >= 0; d--) {
+        if (++pos[d] < ishape[d]) break;
+        pos[d] = 0;
+      }
+    }
+    return out;
+  }
+}
+
+/** A wasm backend, or null where the engine has no WebAssembly SIMD. */
+export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<WasmBackend | null> {
+  if (!wasmSimdAvailable()) return null;
+  return new WasmBackend(opts);
+}
