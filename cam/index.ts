@@ -47,3 +47,7 @@ export {
   otsuThreshold,
 } from './metrics/index';
 export type { Perturbation, Imputer, PerturbationMetric, PerturbationConfidenceOptions, PerturbationConfidenceResult, RoadWrapperOptions } from './metrics/index';
+export { DeepFeatureFactorization } from './dff';
+export type { DffOptions, DffResult } from './dff';
+export { nmf, NumpyRandomState } from './nmf';
+export type { NmfOptions, NmfResult } from './nmf';

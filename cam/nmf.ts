@@ -174,7 +174,7 @@ export function nmf(X: Float32Array, n: number, m: number, k: number, opts: NmfO
     Ht = new Float32Array(m * k);
     for (let c = 0; c < k; c++) for (let j = 0; j < m; j++) Ht[j * k + c] = opts.initH[c * m + j];
   } else {
-    const avg = f(Math.sqrt(pairwiseSum(X, 0, X.length) / X.length / k));
+    const avg = f(Math.sqrt(f(pairwiseSum(X, 0, X.length) / X.length) / k));
     const rng = new NumpyRandomState(opts.randomState ?? 0);
     Ht = new Float32Array(m * k);
     for (let c = 0; c < k; c++) for (let j = 0; j < m; j++) Ht[j * k + c] = Math.abs(f(avg * f(rng.standardNormal())));
@@ -186,7 +186,7 @@ export function nmf(X: Float32Array, n: number, m: number, k: number, opts: NmfO
   for (let it = 1; it <= maxIter; it++) {
     nIter = it;
     let violation = cdSweep(W, n, k, gram(Ht, m, k), times(X, n, m, Ht, k, false));
-    violation = f(violation + cdSweep(Ht, m, k, gram(W, n, k), times(X, m, n, W, k, true)));
+    violation += cdSweep(Ht, m, k, gram(W, n, k), times(X, m, n, W, k, true)); // a Python float sum
     if (it === 1) violationInit = violation;
     if (violationInit === 0) break;
     if (violation / violationInit <= tol) break;

@@ -20,6 +20,8 @@ export interface LoadedModel {
   describe: string;
   /** Class names stored with a trained classifier (train-probe writes them), if any. */
   classNames?: string[] | null;
+  /** CLIP zero-shot models: images are preprocessed as CLIP's _transform at this size (cli/clip-model.ts). */
+  clipInputSize?: number;
 }
 
 const VIT_PRESETS: Record<string, () => F.VisionTransformer> = {
@@ -100,7 +102,9 @@ export async function loadModel(
   const vit = makeVit ? makeVit() : null;
   const weights = opts.weights ? await readWeights(opts.weights, '--weights', command) : null;
   if (kind === 'resnet') {
-    const fc = weights?.dict['fc.weight'];
+    // the head's size, also under the wrapper prefixes loadStateDict unwraps (module., model., ...)
+    const fcKey = weights ? Object.keys(weights.dict).find((k) => k === 'fc.weight' || /^(?:[a-z_]+\.)+fc\.weight$/.test(k) && !/layer\d/.test(k)) : undefined;
+    const fc = fcKey ? weights!.dict[fcKey] : undefined;
     const numClasses = fc ? fc.shape[0] : resnetOpts!.numClasses ?? 1000;
     let model: F.ResNet;
     try {

@@ -112,6 +112,15 @@ export const TOL = {
    *  softmax probabilities of a 20-layer model whose logits match to ~1e-5 (TOL.model), so probabilities
    *  and their differences match to a few 1e-6 (observed 1.3e-6); a wrong mask or percentile is off by ≥ 1e-2. */
   camMetricModel: { atol: 1e-5, rtol: 0 },
+  /** NMF (cam/nmf.ts) against scikit-learn's coordinate descent in float32: the same start and the same
+   *  update order, but sklearn's Gram products come from float32 BLAS while we sum in double and round once,
+   *  so values differ by a few ulp per iteration, compounding over up to ~200 iterations; concept
+   *  embeddings (values ~0.1-5) and the fc scores of them. A wrong update rule, init or stopping test is
+   *  off by ≥ 1e-2 (or stops at another iteration). */
+  nmf: { atol: 1e-4, rtol: 1e-4 },
+  /** DFF on WebGPU: the activations themselves differ by ~1e-5 (TOL.crossBackend through the model), and
+   *  NMF's ~200 iterations propagate that. */
+  nmfWebgpu: { atol: 2e-3, rtol: 2e-3 },
   /** The perturbation metrics on WebGPU (test/cam/perturbation-metrics.test.ts): softmax probabilities from
    *  logits whose float32 kernels reassociate every conv (≈1e-5 on logits of size ~10, TOL.crossBackend), so
    *  probability differences move by ≲1e-5; a wrong mask or percentile moves them by ≥1e-2. */

@@ -15,16 +15,20 @@ import { chooseBackend } from '../backend-choice';
 import { chooseNorm, describeNorm, NORM_HELP, parseNormOption } from '../norm';
 import { METHODS } from './generate';
 import { loadDemoModel } from '../demo/model';
+import { CLIP_MODEL_NAMES, isClipModelName, loadClipModel } from '../clip-model';
 
 const CMD = 'explain';
 
 export const EXPLAIN_OPTIONS: Record<string, OptionSpec> = {
-  model: { kind: 'string', help: 'preset or options .json (default: the built-in demo model)' },
+  model: { kind: 'string', help: `preset, options .json, or a zero-shot CLIP (${CLIP_MODEL_NAMES.join(', ')}) (default: the built-in demo model)` },
   weights: { kind: 'string', help: 'backbone state dict (.safetensors or .pth); needs --model' },
   'random-weights': { kind: 'boolean', help: 'run --model without --weights on its random initialisation (for trying things out)' },
   classifier: { kind: 'string', help: 'linear head file (ViT backbones); needs --model' },
   classes: { kind: 'string', help: 'class names: JSON array or one per line, as many as the model has outputs' },
   'target-layer': { kind: 'string', help: 'dotted layer name; needs --model' },
+  tokenizer: { kind: 'string', help: "CLIP: OpenAI's bpe_simple_vocab_16e6.txt.gz, or a folder with Hugging Face's vocab.json + merges.txt" },
+  prompts: { kind: 'string', help: 'CLIP: the classes as prompts separated by |, e.g. "a red crown|a brown crown"' },
+  template: { kind: 'string', help: 'CLIP with --classes: prompt template with {} for the class name, e.g. "a photo of a {}."' },
   method: { kind: 'string', help: 'base CAM method', default: 'gradcam', choices: Object.keys(METHODS) },
   alpha: { kind: 'number', help: 'α of the Finer modes', default: 1 },
   ranks: { kind: 'list', help: 'reference ranks of Finer-Default', default: ['1', '2', '3'] },
@@ -75,10 +79,17 @@ export async function explain(argv: string[]): Promise<number> {
   const modelName = str(p, 'model');
   if (!modelName) {
     // without --model the demo model runs; these would be silently ignored
-    for (const o of ['weights', 'classifier', 'target-layer', 'random-weights']) {
+    for (const o of ['weights', 'classifier', 'target-layer', 'random-weights', 'tokenizer', 'prompts', 'template']) {
       if (p.options[o] !== undefined) throw new UsageError(`${CMD}: --${o} needs --model (without --model, explain uses the built-in demo model)`);
     }
   }
+  const clipModel = isClipModelName(modelName);
+  if (modelName && !clipModel) {
+    for (const o of ['tokenizer', 'prompts', 'template']) {
+      if (p.options[o] !== undefined) throw new UsageError(`${CMD}: --${o} is for CLIP models (--model ${CLIP_MODEL_NAMES.join('|')})`);
+    }
+  }
+  if (clipModel && p.options.classifier !== undefined) throw new UsageError(`${CMD}: --classifier does not apply to CLIP: its classes come from --prompts or --classes`);
   const maxSize = positiveInt(p, 'max-size');
   const alpha = num(p, 'alpha')!;
   const ranks = list(p, 'ranks')!.map((r) => {
@@ -102,7 +113,12 @@ export async function explain(argv: string[]): Promise<number> {
   const device = await chooseBackend(str(p, 'backend') as 'cpu' | 'webgpu' | undefined);
   let lm: LoadedModel;
   let classNames: string[] | null = null;
-  if (modelName) {
+  if (clipModel) {
+    lm = await loadClipModel({
+      model: modelName!, weights: str(p, 'weights'), randomWeights: flag(p, 'random-weights'), tokenizer: str(p, 'tokenizer'),
+      prompts: str(p, 'prompts'), classes: givenClasses, template: str(p, 'template'), targetLayer: str(p, 'target-layer'),
+    }, CMD);
+  } else if (modelName) {
     lm = await loadModel({ model: modelName, weights: str(p, 'weights'), classifier: str(p, 'classifier'), targetLayer: str(p, 'target-layer'), randomWeights: flag(p, 'random-weights') }, CMD);
   } else {
     const demo = await loadDemoModel();
@@ -127,7 +143,14 @@ export async function explain(argv: string[]): Promise<number> {
     { ...MODES[1], alpha, referenceCategoryRanks: ranks },
     { ...MODES[2], alpha },
   ];
-  const pre = F.preprocess(rgb, { maxSize, patchSize: lm.patchSize, norm: norm.norm, device });
+  let pre: { tensor: F.Tensor; gridH: number; gridW: number };
+  if (lm.clipInputSize) {
+    // CLIP sees the centre crop at its resolution: the tiles show that crop, so the maps line up with it
+    const cp = F.clipPreprocess(rgb, { size: lm.clipInputSize, norm: norm.norm, device });
+    const g = lm.clipInputSize / lm.patchSize;
+    pre = { tensor: cp.tensor, gridH: g, gridW: g };
+    rgb = cp.image;
+  } else pre = F.preprocess(rgb, { maxSize, patchSize: lm.patchSize, norm: norm.norm, device });
   const cam = new F.FinerCAM({ model: lm.model, targetLayers: [lm.targetLayer], reshapeTransform: lm.reshapeTransform, baseMethod: METHODS[str(p, 'method')!] });
   try {
     const r = await cam.forwardModes({

@@ -291,7 +291,7 @@ export async function trainProbe(argv: string[]): Promise<number> {
         format: 'finercam linear probe: logits = features @ weight.T + bias',
       };
       bestHead = { weight: Float32Array.from(await head.weight.data()), bias: Float32Array.from(await head.bias!.data()), metadata };
-      note = '  (best, saved)'; // kept in memory and written when the run ends
+      note = '  (best so far)'; // kept in memory; written with classes.json when the run ends
     }
     console.log(
       `epoch ${String(epoch).padStart(String(epochs).length)}/${epochs}  train loss ${(lossSum / seen).toFixed(4)} acc ${pct(correct / seen)}` +

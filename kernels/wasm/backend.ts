@@ -31,7 +31,9 @@ import type { Tile } from './gemm-kernel';
 import { WasmGemm } from './gemm';
 import type { GemmEpilogue } from './gemm';
 import { SIMD_BINARY, SIMD_UNARY, addElementwiseKernels } from './elementwise-kernel';
-import { col2imAdd, convGeometry, im2col, isPointwise } from './conv';
+import { convGeometry, isPointwise } from './conv';
+import type { ConvGeometry } from './conv';
+import { addConvKernels } from './conv-kernel';
 import { forEachOffset, gatherStrided } from './strided';
 import { WasmThreadPool } from './threads';
 import { isNode, nodeBuiltinSync } from '../../core/node-builtins';
@@ -90,6 +92,7 @@ export class WasmBackend implements Backend {
     const m = new ModuleBuilder(this.heap.limits, { relaxedSimd: this.relaxedSimd });
     addGemmKernel(m, this.tile);
     addElementwiseKernels(m);
+    addConvKernels(m);
     const bytes = m.bytes();
     this.ex = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory: this.heap.memory } }).exports;
     const cores = nodeBuiltinSync<{ availableParallelism(): number }>('node:os')?.availableParallelism() ?? 1;
@@ -268,6 +271,18 @@ export class WasmBackend implements Backend {
     const dtype = isComparison(op) ? (a.dtype === 'float64' ? 'float64' : 'float32') : a.dtype;
     const out = this.alloc(dtype, n);
     if (a.dtype === 'float32' && b.dtype === 'float32' && op in SIMD_BINARY) {
+      if (n === 0) return out;
+      const plan = binaryPlan(a.shape, a.strides, b.strides);
+      if (plan) {
+        // broadcast and strided operands straight from their storage (no gathering copy)
+        const pa = this.own(a.storage).ptr + 4 * a.offset, pb = this.own(b.storage).ptr + 4 * b.offset;
+        const fn = this.ex[`ew2_${op}`] as (a: number, b: number, out: number, rows: number, inner: number, ars: number, brs: number, mode: number) => void;
+        const slice = plan.rows * plan.inner;
+        for (let o = 0; o < plan.outer; o++) {
+          fn(pa + 4 * o * plan.aos, pb + 4 * o * plan.bos, out.ptr + 4 * o * slice, plan.rows, plan.inner, plan.ars, plan.brs, plan.mode);
+        }
+        return out;
+      }
       const temps: WasmStorage[] = [];
       const pa = this.contiguousPtr(a, temps);
       const pb = this.contiguousPtr(b, temps);
@@ -509,7 +524,7 @@ export class WasmBackend implements Backend {
         }
         let bOperand = { ptr: xp + 4 * xOff, rs: g.P, cs: 1 };
         if (cols) {
-          im2col(this.heap.f32, xp / 4 + xOff, g, p, this.heap.f32, cols.ptr / 4);
+          this.im2col(xp + 4 * xOff, cols.ptr, g, p);
           bOperand = { ptr: cols.ptr, rs: g.P, cs: 1 };
         }
         this.gemm.run(g.Og, g.P, g.K, { ptr: wp + 4 * grp * g.Og * g.K, rs: g.K, cs: 1 }, bOperand, outPtr, g.P, e, false);
@@ -523,6 +538,16 @@ export class WasmBackend implements Backend {
     } else if (epi.gelu) this.geluPass(out);
     this.freeAll(temps);
     return out;
+  }
+
+  /** im2col of one (image, group) from byte address x into cols (conv-kernel.ts). */
+  private im2col(x: number, cols: number, g: ConvGeometry, p: Conv2dParams): void {
+    (this.ex.im2col as (...a: number[]) => void)(x, cols, g.Cg, g.H, g.W, g.kh, g.kw, g.Ho, g.Wo, p.stride[0], p.stride[1], p.padding[0], p.padding[1], p.dilation[0], p.dilation[1]);
+  }
+
+  /** gx += col2im(cols) for one (image, group) (conv-kernel.ts). */
+  private col2imAdd(cols: number, gx: number, g: ConvGeometry, p: Conv2dParams): void {
+    (this.ex.col2im as (...a: number[]) => void)(cols, gx, g.Cg, g.H, g.W, g.kh, g.kw, g.Ho, g.Wo, p.stride[0], p.stride[1], p.padding[0], p.padding[1], p.dilation[0], p.dilation[1]);
   }
 
   conv2dBackwardInput(gy: View, w: View, p: Conv2dParams, inputShape: readonly number[]): Storage {
@@ -549,7 +574,7 @@ export class WasmBackend implements Backend {
         if (g.Og === 0 || g.K === 0) continue;
         if (cols) {
           this.gemm.run(g.K, g.P, g.Og, wT, gyOp, cols.ptr, g.P, null, false);
-          col2imAdd(this.heap.f32, cols.ptr / 4, g, p, this.heap.f32, gx.ptr / 4 + gxOff);
+          this.col2imAdd(cols.ptr, gx.ptr + 4 * gxOff, g, p);
         } else {
           this.gemm.run(g.K, g.P, g.Og, wT, gyOp, gx.ptr + 4 * gxOff, g.P, null, false);
         }
@@ -579,7 +604,7 @@ export class WasmBackend implements Backend {
         const xOff = (n * g.C + grp * g.Cg) * g.H * g.W;
         let colsPtr = xp + 4 * xOff;
         if (cols) {
-          im2col(this.heap.f32, xp / 4 + xOff, g, p, this.heap.f32, cols.ptr / 4);
+          this.im2col(xp + 4 * xOff, cols.ptr, g, p);
           colsPtr = cols.ptr;
         }
         if (g.P === 0 || g.Og === 0 || g.K === 0) continue;
@@ -793,6 +818,31 @@ export class WasmBackend implements Backend {
     }
     return out;
   }
+}
+
+/**
+ * How a binary op over two views of one shape maps onto ew2_<op> (elementwise-kernel.ts): size-1 dimensions
+ * dropped, neighbours merged where both operands step through them as one, leaving at most three dimensions
+ * — outer (a loop here), rows, inner — where the inner one is contiguous or broadcast (stride 0) in each
+ * operand. Null when the views do not fit (then the operands are gathered into contiguous scratch first).
+ */
+export function binaryPlan(shape: readonly number[], sa: readonly number[], sb: readonly number[]):
+  { outer: number; aos: number; bos: number; rows: number; ars: number; brs: number; inner: number; mode: number } | null {
+  const dims: [number, number, number][] = []; // innermost first: [size, a stride, b stride]
+  for (let d = shape.length - 1; d >= 0; d--) {
+    if (shape[d] === 1) continue;
+    const last = dims[dims.length - 1];
+    if (last && sa[d] === last[1] * last[0] && sb[d] === last[2] * last[0]) last[0] *= shape[d];
+    else dims.push([shape[d], sa[d], sb[d]]);
+  }
+  if (dims.length === 0) dims.push([1, 1, 1]);
+  if (dims.length > 3) return null;
+  const [inner, ia, ib] = dims[0];
+  const mode = ia === 1 && ib === 1 ? 0 : ia === 1 && ib === 0 ? 1 : ia === 0 && ib === 1 ? 2 : -1;
+  if (mode < 0) return null;
+  const [rows, ars, brs] = dims[1] ?? [1, 0, 0];
+  const [outer, aos, bos] = dims[2] ?? [1, 0, 0];
+  return { outer, aos, bos, rows, ars, brs, inner, mode };
 }
 
 /** A wasm backend, or null where the engine has no WebAssembly SIMD. */

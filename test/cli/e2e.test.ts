@@ -391,7 +391,7 @@ describe('train-probe → generate --classifier', () => {
     expect(meta.batch_size).toBe('128');
     expect(meta.seed).toBe('42');
     const best = epochLines[Number(meta.best_epoch) - 1];
-    expect(best).toContain(`val loss ${Number(meta.val_loss).toFixed(4)} acc ${(100 * Number(meta.val_accuracy)).toFixed(2)}%  (best, saved)`);
+    expect(best).toContain(`val loss ${Number(meta.val_loss).toFixed(4)} acc ${(100 * Number(meta.val_accuracy)).toFixed(2)}%  (best so far)`);
     expect(JSON.parse(readFileSync(join(dir, 'probe', 'finches.classes.json'), 'utf8'))).toEqual(['Grey-billed Finch', 'Orange-billed Finch']);
   });
 

@@ -114,7 +114,7 @@ describe('train-probe writes its outputs together at the end', () => {
     watchBackbone(3);
     const r2 = await probe(two, out, '--seed', '7', '--epochs', '3');
     expect(r2.code).toBe(1);
-    expect(r2.out).toMatch(/^epoch 1\/3 .*\(best, saved\)$/m);
+    expect(r2.out).toMatch(/^epoch 1\/3 .*\(best so far\)$/m);
     expect([bytes(out), bytes(classes)]).toEqual(before);
     expect(readdirSync(join(dir, 'pair')).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });

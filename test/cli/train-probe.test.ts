@@ -218,9 +218,9 @@ describe('train-probe', () => {
     // The best epoch is the first one that reached 100% val accuracy (ties keep the earlier head).
     const firstBest = lines.findIndex((l) => parse(l).valAcc === 100) + 1;
     expect(meta.best_epoch).toBe(String(firstBest));
-    expect(lines[firstBest - 1]).toContain('(best, saved)');
+    expect(lines[firstBest - 1]).toContain('(best so far)');
     // A head is saved exactly at the epochs where the val accuracy beats every earlier epoch.
-    const saved = lines.map((l) => l.includes('(best, saved)'));
+    const saved = lines.map((l) => l.includes('(best so far)'));
     const records = lines.map((l, i) => i === 0 || parse(l).valAcc > Math.max(...lines.slice(0, i).map((x) => parse(x).valAcc)));
     expect(saved).toEqual(records);
 

@@ -24,6 +24,10 @@ Writes test/fixtures/cam-extras/:
                           deprocess_image(cam_mask * gb)), and the logits before and after.
   sobel.json              sobel_cam bytes of two RGB uint8 images.
   metrics.json            the perturbation metrics on resnet18_small.
+  dff.json                sklearn NMF (init 'random', random_state 0, and init 'custom'), the first numpy
+                          RandomState(0) normals, DeepFeatureFactorization on resnet18_small (layer4 + fc head,
+                          layer3 alone; the fork's capture needs H/W, so DFF runs with a capture whose H/W
+                          default to None), and show_factorization_on_image without the matplotlib legend.
   misc.json               swinT_reshape_transform of a random tensor; find_layer_types_recursive /
                           find_layer_predicate_recursive / replace_all_layer_type_recursive on resnet18_small
                           (layers named by their first dotted name).
@@ -346,6 +350,69 @@ def make_misc():
     dump(os.path.join(OUT, 'misc.json'), out)
 
 
+# ------------------------------------------------------------------------------------------- DFF
+
+def make_dff():
+    from pytorch_grad_cam import DeepFeatureFactorization
+    from pytorch_grad_cam.utils.image import show_factorization_on_image
+    from sklearn.decomposition import NMF
+    from make_model_fixtures import small_resnet
+    from torchvision.models.resnet import BasicBlock
+    out = {}
+    # sklearn's NMF alone: random init (RandomState(0)) and a given start (init='custom')
+    g = torch.Generator().manual_seed(9)
+    X = torch.rand((12, 20), generator=g).numpy() ** 2
+    nm = NMF(n_components=4, init='random', random_state=0)
+    W = nm.fit_transform(X)
+    out['nmf'] = {'X': flat(X), 'shape': [12, 20], 'k': 4, 'W': flat(W), 'H': flat(nm.components_), 'nIter': int(nm.n_iter_)}
+    rs = np.random.RandomState(0)
+    out['numpy_normals'] = [float(v) for v in rs.standard_normal(7)]
+    W0 = np.float32(np.abs(rs.standard_normal((12, 3))) * 0.5)
+    H0 = np.float32(np.abs(rs.standard_normal((3, 20))) * 0.5)
+    nm = NMF(n_components=3, init='custom')
+    W = nm.fit_transform(X, W=W0.copy(), H=H0.copy())
+    out['nmf_custom'] = {'W0': flat(W0), 'H0': flat(H0), 'k': 3, 'W': flat(W), 'H': flat(nm.components_), 'nIter': int(nm.n_iter_)}
+    # DFF on resnet18_small (the full 64×48 input, batch 2; the explanation maps, 2×k×64×48, are stored as every 7th value): layer4 with the fc head on the concepts,
+    # and layer3 without one
+    d = os.path.join(REPO, 'test', 'fixtures', 'models', 'resnet18_small')
+    m = small_resnet(BasicBlock, [2, 2, 2, 2], [4, 8, 16, 32], 10)
+    m.load_state_dict(read_safetensors(os.path.join(d, 'weights.safetensors')), strict=True)
+    m.eval()
+    x = read_safetensors(os.path.join(d, 'io.safetensors'))['input']
+    from pytorch_grad_cam.activations_and_gradients import ActivationsAndGradients
+
+    class CaptureWithoutGrid(ActivationsAndGradients):
+        def __call__(self, x, H=None, W=None):
+            return super().__call__(x, H, W)
+    cases = []
+    for layer, k, head in [('layer4', 3, True), ('layer3', 5, False)]:
+        dff = DeepFeatureFactorization(model=m, target_layer=m.get_submodule(layer), computation_on_concepts=m.fc if head else None)
+        # the vendored ActivationsAndGradients needs H and W (cam-semantics §1.7: DFF is broken in the fork):
+        # DFF's own code runs with a capture whose H and W default to None (no reshape transform is used)
+        dff.activations_and_grads.release()
+        dff.activations_and_grads = CaptureWithoutGrid(m, [m.get_submodule(layer)], None)
+        r = dff(x, k)
+        concepts, expl = r[0], np.float32(r[1])
+        if not cases:
+            explanations0 = expl
+        case = {'layer': layer, 'k': k, 'concepts': flat(concepts), 'conceptsShape': list(concepts.shape),
+                'explanationsEvery7th': flat(expl.reshape(-1)[::7]), 'explanationsShape': list(expl.shape)}
+        if head:
+            case['conceptOutputs'] = flat(r[2])
+            case['conceptOutputsShape'] = list(r[2].shape)
+        cases.append(case)
+        dff.activations_and_grads.release()
+    out['dff'] = cases
+    # show_factorization_on_image without a legend (the legend is drawn by matplotlib)
+    rng = np.random.RandomState(4)
+    img = np.float32(rng.randint(0, 256, size=(32, 24, 3)) / 255)
+    e = np.float32(explanations0[0][:, ::2, ::2]).copy()
+    vis = show_factorization_on_image(img, e.copy(), image_weight=0.3)
+    out['show'] = {'image': [int(v) for v in np.uint8(np.round(img * 255)).reshape(-1)], 'imageWeight': 0.3,
+                   'explanations': flat(e), 'shape': list(e.shape), 'result': vis.reshape(-1).tolist()}
+    dump(os.path.join(OUT, 'dff.json'), out)
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
@@ -358,6 +425,7 @@ def main():
         make_sobel()
         make_metrics()
         make_misc()
+        make_dff()
     finally:
         shutil.rmtree(tmp)
     for f in sorted(os.listdir(OUT)):

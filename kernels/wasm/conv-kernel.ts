@@ -1,0 +1,119 @@
+// im2col and col2im as wasm functions (conv.ts describes the convolution they serve). They move K·P floats
+// per (image, group) against the GEMM's Og·K·P multiply-adds; written as TypeScript loops over the heap they
+// took 10–25 % of a ResNet-50 conv layer on the wasm backend (bench/wasm-profile.mjs), here a few percent.
+//
+// im2col(x, cols, C, H, W, kh, kw, Ho, Wo, sh, sw, ph, pw, dh, dw): cols[((c·kh + i)·kw + j)·P + oh·Wo + ow]
+// = x[c][oh·sh − ph + i·dh][ow·sw − pw + j·dw], 0 outside the image. With stride 1 along the width the
+// in-image part of each output row is one run of the input row, copied a v128 at a time (unaligned loads and
+// stores), the padding either side is zeroed; other strides gather one float at a time.
+// col2im(cols, gx, ...the same geometry): gx[c][ih][iw] += every cols entry im2col read from it (the input
+// gradient of the convolution), one float at a time in the same (c, i, j, oh, ow) order as the TypeScript
+// version, so the sums are bit-identical to it.
+import type { Expr, Local, ModuleBuilder } from './builder/index';
+
+const GEOMETRY = { C: 'i32', H: 'i32', W: 'i32', kh: 'i32', kw: 'i32', Ho: 'i32', Wo: 'i32', sh: 'i32', sw: 'i32', ph: 'i32', pw: 'i32', dh: 'i32', dw: 'i32' } as const;
+
+export function addConvKernels(m: ModuleBuilder): void {
+  m.func('im2col', { x: 'i32', cols: 'i32', ...GEOMETRY }, [], (f) => {
+    const [x, cols, C, H, W, kh, kw, Ho, Wo, sh, sw, ph, pw, dh, dw] = f.params;
+    const c = f.local('c', 'i32');
+    const i = f.local('i', 'i32');
+    const j = f.local('j', 'i32');
+    const oh = f.local('oh', 'i32');
+    const ow = f.local('ow', 'i32');
+    const ih = f.local('ih', 'i32');
+    const iw = f.local('iw', 'i32');
+    const o = f.local('o', 'i32'); // byte address of the current cols entry
+    const row = f.local('row', 'i32'); // byte address of x[c][ih][0]
+    const plane = f.local('plane', 'i32');
+    const lo = f.local('lo', 'i32');
+    const hi = f.local('hi', 'i32');
+    const src = f.local('src', 'i32');
+    const end = f.local('end', 'i32');
+    const vend = f.local('vend', 'i32');
+    const shift = f.local('shift', 'i32'); // j·dw − pw: iw = ow·sw + shift
+    const max = (a: Local | Expr, b: Local | number) => f.select('i32', a, b, f.i32.gtS(a, b));
+    const min = (a: Local | Expr, b: Local | number) => f.select('i32', a, b, f.i32.ltS(a, b));
+    const zero = (from: Local | number, to: Local) => {
+      // cols bytes [o + 4·from, o + 4·to) = 0
+      f.for_(ow, from, to, 1, () => f.f32.store(f.i32.add(o, f.i32.shl(ow, 2)), 0));
+    };
+    f.set(o, cols);
+    f.for_(c, 0, C, 1, () => {
+      f.set(plane, f.i32.add(x, f.i32.shl(f.i32.mul(f.i32.mul(c, H), W), 2)));
+      f.for_(i, 0, kh, 1, () => {
+        f.for_(j, 0, kw, 1, () => {
+          f.set(shift, f.i32.sub(f.i32.mul(j, dw), pw));
+          // stride 1: ow in [lo, hi) reads the image
+          f.set(lo, max(f.i32.sub(0, shift), 0));
+          f.set(hi, min(f.i32.sub(W, shift), Wo));
+          f.set(hi, max(hi, lo));
+          f.for_(oh, 0, Ho, 1, () => {
+            f.set(ih, f.i32.add(f.i32.sub(f.i32.mul(oh, sh), ph), f.i32.mul(i, dh)));
+            f.if_(f.i32.or(f.i32.ltS(ih, 0), f.i32.geS(ih, H)), () => {
+              zero(0, Wo);
+            }, () => {
+              f.set(row, f.i32.add(plane, f.i32.shl(f.i32.mul(ih, W), 2)));
+              f.if_(f.i32.eq(sw, 1), () => {
+                zero(0, lo);
+                // copy x[row][lo + shift .. hi + shift) to cols[o + lo .. o + hi)
+                f.set(src, f.i32.add(row, f.i32.shl(f.i32.add(lo, shift), 2)));
+                f.set(end, f.i32.shl(f.i32.sub(hi, lo), 2));
+                f.set(vend, f.i32.and(end, -16));
+                f.set(iw, f.i32.add(o, f.i32.shl(lo, 2)));
+                f.for_(ow, 0, vend, 16, () => f.v128.store(f.i32.add(iw, ow), f.v128.load(f.i32.add(src, ow))));
+                f.for_(ow, vend, end, 4, () => f.f32.store(f.i32.add(iw, ow), f.f32.load(f.i32.add(src, ow))));
+                zero(hi, Wo);
+              }, () => {
+                f.for_(ow, 0, Wo, 1, () => {
+                  f.set(iw, f.i32.add(f.i32.mul(ow, sw), shift));
+                  f.if_(f.i32.and(f.i32.geS(iw, 0), f.i32.ltS(iw, W)),
+                    () => f.f32.store(f.i32.add(o, f.i32.shl(ow, 2)), f.f32.load(f.i32.add(row, f.i32.shl(iw, 2)))),
+                    () => f.f32.store(f.i32.add(o, f.i32.shl(ow, 2)), 0));
+                });
+              });
+            });
+            f.set(o, f.i32.add(o, f.i32.shl(Wo, 2)));
+          });
+        });
+      });
+    });
+  });
+
+  m.func('col2im', { cols: 'i32', gx: 'i32', ...GEOMETRY }, [], (f) => {
+    const [cols, gx, C, H, W, kh, kw, Ho, Wo, sh, sw, ph, pw, dh, dw] = f.params;
+    const c = f.local('c', 'i32');
+    const i = f.local('i', 'i32');
+    const j = f.local('j', 'i32');
+    const oh = f.local('oh', 'i32');
+    const ow = f.local('ow', 'i32');
+    const ih = f.local('ih', 'i32');
+    const iw = f.local('iw', 'i32');
+    const o = f.local('o', 'i32');
+    const row = f.local('row', 'i32');
+    const plane = f.local('plane', 'i32');
+    const dst = f.local('dst', 'i32');
+    f.set(o, cols);
+    f.for_(c, 0, C, 1, () => {
+      f.set(plane, f.i32.add(gx, f.i32.shl(f.i32.mul(f.i32.mul(c, H), W), 2)));
+      f.for_(i, 0, kh, 1, () => {
+        f.for_(j, 0, kw, 1, () => {
+          f.for_(oh, 0, Ho, 1, () => {
+            f.set(ih, f.i32.add(f.i32.sub(f.i32.mul(oh, sh), ph), f.i32.mul(i, dh)));
+            f.if_(f.i32.and(f.i32.geS(ih, 0), f.i32.ltS(ih, H)), () => {
+              f.set(row, f.i32.add(plane, f.i32.shl(f.i32.mul(ih, W), 2)));
+              f.for_(ow, 0, Wo, 1, () => {
+                f.set(iw, f.i32.add(f.i32.mul(ow, sw), f.i32.sub(f.i32.mul(j, dw), pw)));
+                f.if_(f.i32.and(f.i32.geS(iw, 0), f.i32.ltS(iw, W)), () => {
+                  f.set(dst, f.i32.add(row, f.i32.shl(iw, 2)));
+                  f.f32.store(dst, f.f32.add(f.f32.load(dst), f.f32.load(f.i32.add(o, f.i32.shl(ow, 2)))));
+                });
+              });
+            });
+            f.set(o, f.i32.add(o, f.i32.shl(Wo, 2)));
+          });
+        });
+      });
+    });
+  });
+}
