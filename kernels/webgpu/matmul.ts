@@ -247,14 +247,10 @@ export function matmulStrategyFor(host: Host): MatmulStrategy {
   return strategyOverride ?? (host.rt.ctx.info.isFallbackAdapter ? 'registers' : 'tiled');
 }
 
-/** The workgroup-memory tiled kernel (matmul-tiled.ts) on the same uniforms as the register-blocked one. */
-function matmulTiledInto(host: Host, a: View, b: View, out: GpuStorage, accumulate: boolean, outOffset: number, epilogue: GpuEpilogue | null): void {
+/** Binds the uniforms both matmul kernels share (PARAMS) and records one workgroup per (batch, tile). */
+function dispatchMatmul(host: Host, kernel: Kernel, a: View, b: View, bias: View | null, out: GpuStorage, outOffset: number, tilesM: number, tilesN: number): void {
   const [batch, M, K] = a.shape;
   const N = b.shape[2];
-  const bias = epilogue?.bias ?? null;
-  const kernel = matmulTiledKernel(PARAMS, accumulate, epilogue?.kind ?? NO_EPILOGUE);
-  const tilesM = Math.ceil(M / TILED.tile);
-  const tilesN = Math.ceil(N / TILED.tile);
   const inputs = [bufferOf(a, 'matmul'), bufferOf(b, 'matmul')];
   if (bias) inputs.push(bufferOf(bias, 'matmul'));
   host.rt.run(kernel, inputs, [out.buffer], {
@@ -265,13 +261,24 @@ function matmulTiledInto(host: Host, a: View, b: View, out: GpuStorage, accumula
   }, batch * tilesM * tilesN);
 }
 
+/** The workgroup-memory tiled kernel (matmul-tiled.ts) on the same uniforms as the register-blocked one. */
+function matmulTiledInto(host: Host, a: View, b: View, out: GpuStorage, accumulate: boolean, outOffset: number, epilogue: GpuEpilogue | null): void {
+  const M = a.shape[1];
+  const N = b.shape[2];
+  const bias = epilogue?.bias ?? null;
+  const kernel = matmulTiledKernel(PARAMS, accumulate, epilogue?.kind ?? NO_EPILOGUE);
+  const tilesM = Math.ceil(M / TILED.tile);
+  const tilesN = Math.ceil(N / TILED.tile);
+  dispatchMatmul(host, kernel, a, b, bias, out, outOffset, tilesM, tilesN);
+}
+
 /**
  * Records C = A·B (or C += A·B with cfg.accumulate; shapes validated by the caller) into `out`, whose batch b
  * is the contiguous [M, N] block at element outOffset + b·M·N. With `epilogue`, C = act(A·B + bias), where
  * epilogue.bias is a view of shape [B, M, N] (broadcast strides) giving each output's bias element.
  */
 export function matmulInto(host: Host, a: View, b: View, out: GpuStorage, cfg: Partial<MatmulConfig> = {}, outOffset = 0, epilogue: GpuEpilogue | null = null): void {
-  const [batch, M, K] = a.shape;
+  const [batch, M] = a.shape;
   const N = b.shape[2];
   if (batch * M * N === 0) return;
   // an explicit register tile in cfg (tests, benches) asks for the register-blocked kernel
@@ -294,14 +301,7 @@ export function matmulInto(host: Host, a: View, b: View, out: GpuStorage, cfg: P
   const tilesM = Math.ceil(M / ((full.wgY ?? WG_Y) * full.tm));
   const tilesN = Math.ceil(N / ((full.wgX ?? WG_X) * (full.tn ?? DEFAULT_TN)));
   // K = 0 gives zeros: the loops do not run and the accumulators stay 0
-  const inputs = [bufferOf(a, 'matmul'), bufferOf(b, 'matmul')];
-  if (bias) inputs.push(bufferOf(bias, 'matmul'));
-  host.rt.run(kernel, inputs, [out.buffer], {
-    M, N, K, batch, tilesM, tilesN, offC: outOffset,
-    offA: a.offset, sbA: a.strides[0], smA: a.strides[1], skA: a.strides[2],
-    offB: b.offset, sbB: b.strides[0], skB: b.strides[1], snB: b.strides[2],
-    offBias: bias?.offset ?? 0, sbBias: bias?.strides[0] ?? 0, smBias: bias?.strides[1] ?? 0, snBias: bias?.strides[2] ?? 0,
-  }, batch * tilesM * tilesN);
+  dispatchMatmul(host, kernel, a, b, bias, out, outOffset, tilesM, tilesN);
 }
 
 export function matmul(host: Host, a: View, b: View, cfg: Partial<MatmulConfig> = {}, epilogue?: Epilogue): GpuStorage {
