@@ -3,7 +3,8 @@
 // because backend methods do not call each other through the instance's public surface), then one warm-up and
 // --reps timed Finer-CAM passes (bench/cam.mjs's pass: forward, ranking, Finer target, pruned gradient, map,
 // read-back). Prints ms per pass per op, its share of the pass, calls per pass, and what no op accounts for
-// (JS autograd bookkeeping, hooks, allocation).
+// (JS autograd bookkeeping, hooks, allocation). Also prints the process's CPU time per pass (all threads): on
+// a loaded machine it moves far less than the wall time, so compare kernel changes by it (with --threads 1).
 //
 //   node bench/wasm-profile.mjs [--model resnet50|vits14] [--reps N] [--threads N] [--dist]
 //
@@ -92,12 +93,15 @@ const pass = async () => {
 await pass();
 stats.clear();
 const t0 = performance.now();
+const c0 = process.cpuUsage();
 for (let i = 0; i < o.reps; i++) await pass();
 const total = (performance.now() - t0) / o.reps;
+const cpu = process.cpuUsage(c0);
+const cpuMs = (cpu.user + cpu.system) / 1e3 / o.reps; // this process, worker threads included
 const rows = [...stats.entries()].sort((a, b) => b[1].ms - a[1].ms);
 const accounted = rows.reduce((s, [, v]) => s + v.ms, 0) / o.reps;
-const { uptime, loadavg } = await import('node:os');
-console.log(`Finer-CAM ${o.model} on wasm (${wb.getThreads()} threads): ${total.toFixed(1)} ms per pass, ${o.reps} passes; load average ${loadavg()[0].toFixed(2)}`);
+const { loadavg } = await import('node:os');
+console.log(`Finer-CAM ${o.model} on wasm (${wb.getThreads()} threads): ${total.toFixed(1)} ms per pass (CPU time ${cpuMs.toFixed(1)} ms, all threads), ${o.reps} passes; load average ${loadavg()[0].toFixed(2)}`);
 console.log('| op | ms/pass | share | calls/pass |');
 console.log('|---|---|---|---|');
 for (const [k, v] of rows) {

@@ -18,6 +18,7 @@ import type { CamLimits } from './limits';
 import type { CamTrace } from './trace';
 import { GradCAM } from './methods/gradient';
 import { FinerWeightedTarget, type FinerObjective, type Target } from './targets';
+import { FinerSegmentationTarget, maskedClassScores, type SegmentationMask } from './finer-segmentation';
 
 export type CAMClass = new (opts: CAMOptions) => BaseCAM;
 
@@ -42,6 +43,12 @@ export interface FinerForwardOptions extends FinerMode, CamLimits {
   W?: number;
   /** 'weighted' (official, default) or 'mean' (the paper's Eq. 8). */
   objective?: FinerObjective;
+  /**
+   * Segmentation models (output N×classes×H×W): one region mask per sample. The classes' mean logits over
+   * the region, Σ out[c]·mask / Σ mask, stand in for the logits when ranking references and in the
+   * objective (cam/finer-segmentation.ts); targetIdx is then the class to explain in the region.
+   */
+  masks?: readonly SegmentationMask[] | null;
   aggregate?: Aggregate;
   /** Also return every intermediate, named (cam/trace.ts); with several modes, one target set per mode. */
   trace?: boolean;
@@ -132,13 +139,16 @@ export class FinerCAM {
       for (const t of list as readonly number[]) if (!Number.isInteger(t)) throw new TypeError(`${who}: targetIdx must be an integer class index, got ${t}`);
     }
     const mains: number[][] = modes.map(() => []);
+    const segTargets: FinerSegmentationTarget[] = []; // they hold device copies of the masks: freed below
     const refs: number[][][] = modes.map(() => []);
     const buildTargets = async (outputs: Tensor): Promise<(readonly Target[] | null)[]> => {
       if (opts.targets != null) return modes.map(() => opts.targets!);
-      if (outputs.rank !== 2) throw new Error(`${who}: automatic targets need N×K logits, got ${fmtShape(outputs.shape)}`);
+      const masks = opts.masks ?? null;
+      const segScores = masks ? await maskedClassScores(outputs, masks, who) : null;
+      if (!segScores && outputs.rank !== 2) throw new Error(`${who}: automatic targets need N×K logits, got ${fmtShape(outputs.shape)}${outputs.rank === 4 ? '; for a segmentation model pass masks (one region per sample)' : ''}`);
       const K = outputs.shape[1];
       if (K === 0) throw new Error(`${who}: the model returned no classes (logits ${fmtShape(outputs.shape)})`);
-      const z = await outputs.data();
+      const z = segScores ?? await outputs.data();
       const sets: Target[][] = modes.map(() => []);
       for (let n = 0; n < N; n++) {
         const row = z.subarray(n * K, (n + 1) * K);
@@ -157,7 +167,8 @@ export class FinerCAM {
           const r = m.ranks.filter((k) => k < K).map((k) => order[k]);
           mains[i].push(main);
           refs[i].push(r);
-          sets[i].push(new FinerWeightedTarget(main, r, m.alpha, { objective: opts.objective }));
+          if (masks) segTargets.push(new FinerSegmentationTarget(main, r, masks[n], m.alpha, { objective: opts.objective }));
+          sets[i].push(masks ? segTargets[segTargets.length - 1] : new FinerWeightedTarget(main, r, m.alpha, { objective: opts.objective }));
         });
       }
       return sets;
@@ -174,7 +185,7 @@ export class FinerCAM {
       numMaps: modes.length,
       caller: who,
       trace: opts.trace,
-    });
+    }).finally(() => segTargets.forEach((t) => t.dispose()));
     const result: FinerModesResult = { cams, outputs, mainCategories: mains, references: refs };
     if (trace) result.trace = trace;
     return result;

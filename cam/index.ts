@@ -51,3 +51,7 @@ export { DeepFeatureFactorization } from './dff';
 export type { DffOptions, DffResult } from './dff';
 export { nmf, NumpyRandomState } from './nmf';
 export type { NmfOptions, NmfResult } from './nmf';
+export { showFactorizationOnImage, createLabelsLegend, runDffOnImage, gistRainbow } from './dff-overlay';
+export type { ShowFactorizationOptions, RunDffOptions } from './dff-overlay';
+export { FinerSegmentationTarget, maskedClassScores } from './finer-segmentation';
+export type { SegmentationMask } from './finer-segmentation';

@@ -123,6 +123,10 @@ export class FinerWeightedTarget implements TargetObject {
   }
 }
 
+function checkSegOutput(output: Tensor, who: string): void {
+  if (output.rank !== 3) throw new Error(`${who}: expects one sample's segmentation output (classes × H × W), got shape ${fmtShape(output.shape)}`);
+}
+
 /** softmax(z) over the last axis — the whole vector, for metrics and gradient-free uses (not a CAM's scalar). */
 export class SoftmaxOutputTarget implements TargetObject {
   call(output: Tensor): Tensor {
@@ -182,10 +186,24 @@ export class SemanticSegmentationTarget implements TargetObject {
 
   call(output: Tensor): Tensor {
     const who = 'SemanticSegmentationTarget';
-    if (output.rank !== 3) throw new Error(`${who}: expects one sample's segmentation output (classes × H × W), got shape ${fmtShape(output.shape)}`);
+    checkSegOutput(output, who);
     const [K, H, W] = output.shape;
     const c = checkCategory(this.category, K, who, 'category');
     return sum(mul(select(output, 0, c), this.maskFor(H, W, output.device)));
+  }
+
+  /**
+   * Every class's mask-weighted mean logit: the K-vector Σ_{h,w} out[:, h, w]·mask / Σ mask (Finer-CAM's
+   * logits for segmentation, cam/finer-segmentation.ts).
+   */
+  scores(output: Tensor): Tensor {
+    checkSegOutput(output, 'SemanticSegmentationTarget');
+    const [, H, W] = output.shape;
+    const m = this.maskFor(H, W, output.device);
+    if (this.host && !(this.host.reduce((a, b) => a + b, 0) > 0)) {
+      throw new Error('SemanticSegmentationTarget: the mask is empty (its values sum to 0); a region mean needs at least one pixel in the mask');
+    }
+    return div(sum(mul(output, m), [1, 2]), sum(m));
   }
 
   /** Frees the device copies of a host mask. */

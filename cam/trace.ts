@@ -6,6 +6,7 @@ import type { Tensor } from '../core/tensor';
 import { keep } from '../core/scope';
 import { noGrad } from '../core/grad-mode';
 import { softmax } from '../core/ops/softmax';
+import { mul } from '../core/ops/elementwise';
 import { ClassifierOutputTarget, FinerWeightedTarget, type Target } from './targets';
 
 /** The steps of the pipeline, in the order they happen. */
@@ -90,7 +91,10 @@ export class TraceRecorder {
 
   /** One sample's target: the scalar it produced and the logits row it saw. */
   recordTarget(set: number, sample: number, target: Target, score: Tensor, row: Tensor): void {
-    this.pendingTargets.push({ set, sample, target, score: keep(score.detach()), row: keep(row.detach()) });
+    // the scalar is the root of the graph that backward frees on the device, so its value is copied
+    // (× 1 is exact); a view of it would point at released memory on WebGPU
+    const value = keep(noGrad(() => mul(score, 1)));
+    this.pendingTargets.push({ set, sample, target, score: value, row: keep(row.detach()) });
   }
 
   /** Reads everything to the CPU and frees the kept views. */
@@ -125,6 +129,8 @@ export class TraceRecorder {
 }
 
 const f = (v: number): string => (Math.abs(v) >= 1e-3 || v === 0 ? v.toFixed(4) : v.toExponential(3));
+/** A factor after '·': negatives in parentheses. */
+const signed = (v: number): string => (v < 0 ? `(${f(v)})` : f(v));
 
 /**
  * The numbers behind one target. The softmax weights come from the same softmax op the Finer objective
@@ -141,13 +147,13 @@ async function describeTarget(target: Target, row: Tensor, value: number): Promi
     if (refs.length === 0) return { ...base, softmaxWeights: [], formula: `z[${n}] = ${f(z[n])} (no references)` };
     if (target.objective === 'mean') {
       const terms = refs.map((r) => `z[${r}]=${f(z[r])}`).join(', ');
-      return { ...base, formula: `z[${n}] − α·mean(${terms}) = ${f(z[n])} − ${alpha}·${f(refs.reduce((s, r) => s + z[r], 0) / refs.length)} = ${f(value)}` };
+      return { ...base, formula: `z[${n}] − α·mean(${terms}) = ${f(z[n])} − ${alpha}·${signed(refs.reduce((s, r) => s + z[r], 0) / refs.length)} = ${f(value)}` };
     }
     const p = noGrad(() => softmax(row, 0));
     const pd = await p.data();
     p.dispose();
     const w = refs.map((r) => pd[r]);
-    const terms = refs.map((r, i) => `${f(w[i])}·(${f(z[n])} − ${alpha}·${f(z[r])})`).join(' + ');
+    const terms = refs.map((r, i) => `${f(w[i])}·(${f(z[n])} − ${alpha}·${signed(z[r])})`).join(' + ');
     return { ...base, softmaxWeights: w, formula: `Σ p_r·(z[${n}] − α·z_r) / (Σ p_r + 1e-9) = (${terms}) / (${f(w.reduce((a, b) => a + b, 0))} + 1e-9) = ${f(value)}` };
   }
   if (target instanceof ClassifierOutputTarget) {

@@ -139,3 +139,22 @@ export async function loadClipModel(o: ClipModelOptions, command: string): Promi
     clipInputSize: model.imageResolution,
   };
 }
+
+export const CLIP_CLI_OPTIONS = {
+  tokenizer: { kind: 'string', help: "CLIP: OpenAI's bpe_simple_vocab_16e6.txt.gz, or a folder with Hugging Face's vocab.json + merges.txt" },
+  prompts: { kind: 'string', help: 'CLIP: the classes as prompts separated by |, e.g. "a red crown|a brown crown"' },
+  template: { kind: 'string', help: 'CLIP with --classes: prompt template with {} for the class name, e.g. "a photo of a {}."' },
+} as const;
+
+/**
+ * A CAM of CLIP's centre crop (h×w over the size×size crop) in the original image's frame: the crop's place in the
+ * resized image is filled, the cut-off borders are 0 (CLIP never saw them), then the whole is scaled to width×height.
+ */
+export function uncropCam(cam: Float32Array, h: number, w: number, cp: F.ClipPreprocessed, width: number, height: number): Float32Array {
+  const n = cp.image.width;
+  const crop = n === w && n === h ? cam : F.resizeBilinearCv(cam, w, h, 1, n, n);
+  const { width: rw, height: rh } = cp.resized;
+  const canvas = new Float32Array(rw * rh);
+  for (let y = 0; y < n; y++) canvas.set(crop.subarray(y * n, (y + 1) * n), (y + cp.crop.top) * rw + cp.crop.left);
+  return rw === width && rh === height ? canvas : F.resizeBilinearCv(canvas, rw, rh, 1, width, height);
+}

@@ -83,6 +83,9 @@ export interface Backend {
   /** Capability of backends whose storages live in host memory (cpu, wasm): the view's elements, row-major,
    *  read synchronously (ops use it to validate index values up front). Absent on device backends. */
   readSync?(view: View): TypedArray;
+  /** Capability: models may fold eval-mode BatchNorm into the convolution before it on this backend
+   *  (models/fold-batchnorm.ts: results change by float32 rounding only). The cpu reference never does. */
+  readonly foldBatchNorm?: boolean;
   /** Frees the storage (called once its last view is released). */
   release(storage: Storage): void;
 

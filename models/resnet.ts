@@ -10,6 +10,16 @@ import { add } from '../core/ops/elementwise';
 import { flatten } from '../core/ops/views';
 import { noGrad } from '../core/grad-mode';
 import { fmtShape } from '../core/shape';
+import { convBatchNorm } from './fold-batchnorm';
+
+/** A downsample branch: Sequential(conv1x1, BatchNorm2d) through convBatchNorm unless it is hooked or custom. */
+function downsampleForward(ds: Module, x: Tensor): Tensor {
+  if (ds.constructor === Sequential && !Object.prototype.hasOwnProperty.call(ds, 'forward')) {
+    const seq = ds as Sequential;
+    if (seq.length === 2 && seq.at(0) instanceof Conv2d && seq.at(1) instanceof BatchNorm2d) return convBatchNorm(seq.at(0) as Conv2d, seq.at(1) as BatchNorm2d, x);
+  }
+  return ds.forward(x);
+}
 
 function conv3x3(inPlanes: number, outPlanes: number, stride = 1, groups = 1, dilation = 1): Conv2d {
   return new Conv2d(inPlanes, outPlanes, 3, { stride, padding: dilation, groups, dilation, bias: false });
@@ -33,9 +43,9 @@ export class BasicBlock extends Module {
     this.downsample = downsample ? this.addModule('downsample', downsample) : null;
   }
   forward(x: Tensor): Tensor {
-    let out = this.relu.forward(this.bn1.forward(this.conv1.forward(x)));
-    out = this.bn2.forward(this.conv2.forward(out));
-    const identity = this.downsample ? this.downsample.forward(x) : x;
+    let out = this.relu.forward(convBatchNorm(this.conv1, this.bn1, x));
+    out = convBatchNorm(this.conv2, this.bn2, out);
+    const identity = this.downsample ? downsampleForward(this.downsample, x) : x;
     return this.relu.forward(add(out, identity));
   }
 }
@@ -57,10 +67,10 @@ export class Bottleneck extends Module {
     this.downsample = downsample ? this.addModule('downsample', downsample) : null;
   }
   forward(x: Tensor): Tensor {
-    let out = this.relu.forward(this.bn1.forward(this.conv1.forward(x)));
-    out = this.relu.forward(this.bn2.forward(this.conv2.forward(out)));
-    out = this.bn3.forward(this.conv3.forward(out));
-    const identity = this.downsample ? this.downsample.forward(x) : x;
+    let out = this.relu.forward(convBatchNorm(this.conv1, this.bn1, x));
+    out = this.relu.forward(convBatchNorm(this.conv2, this.bn2, out));
+    out = convBatchNorm(this.conv3, this.bn3, out);
+    const identity = this.downsample ? downsampleForward(this.downsample, x) : x;
     return this.relu.forward(add(out, identity));
   }
 }
@@ -140,7 +150,7 @@ export class ResNet extends Module {
     if (x.rank !== 4 || x.shape[1] !== this.inChannels) {
       throw new Error(`ResNet.forward: expected input [N, ${this.inChannels}, H, W], got ${fmtShape(x.shape)}`);
     }
-    x = this.maxpool.forward(this.relu.forward(this.bn1.forward(this.conv1.forward(x))));
+    x = this.maxpool.forward(this.relu.forward(convBatchNorm(this.conv1, this.bn1, x)));
     x = this.layer1.forward(x);
     x = this.layer2.forward(x);
     x = this.layer3.forward(x);

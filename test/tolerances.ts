@@ -115,22 +115,24 @@ export const TOL = {
   /** NMF (cam/nmf.ts) against scikit-learn's coordinate descent in float32: the same start and the same
    *  update order, but sklearn's Gram products come from float32 BLAS while we sum in double and round once,
    *  so values differ by a few ulp per iteration, compounding over up to ~200 iterations; concept
-   *  embeddings (values ~0.1-5) and the fc scores of them. A wrong update rule, init or stopping test is
-   *  off by ≥ 1e-2 (or stops at another iteration). */
+   *  embeddings (values ~0.1-5) and the fc scores of them. Observed: 2.9e-6 on W/H of the plain NMF cases,
+   *  4.8e-5 on DFF concepts, 2.8e-5 on their fc scores. A wrong update rule, init or stopping test is off by
+   *  ≥ 1e-2 (or stops at another iteration). */
   nmf: { atol: 1e-4, rtol: 1e-4 },
-  /** DFF on WebGPU: the activations themselves differ by ~1e-5 (TOL.crossBackend through the model), and
-   *  NMF's ~200 iterations propagate that. */
-  nmfWebgpu: { atol: 2e-3, rtol: 2e-3 },
-  /** The perturbation metrics on WebGPU (test/cam/perturbation-metrics.test.ts): softmax probabilities from
+  /** DFF on WebGPU and wasm: the activations themselves differ by ~1e-5 (TOL.crossBackend through the model), and
+   *  NMF's ~200 iterations propagate that. Observed 5.8e-5 (wasm) and 5.2e-5 (WebGPU/SwiftShader) on the
+   *  concepts; 5e-4 keeps a 8× margin. */
+  nmfWebgpu: { atol: 5e-4, rtol: 5e-4 },
+  /** The perturbation metrics on WebGPU and wasm (test/cam/perturbation-metrics.test.ts): softmax probabilities from
    *  logits whose float32 kernels reassociate every conv (≈1e-5 on logits of size ~10, TOL.crossBackend), so
    *  probability differences move by ≲1e-5; a wrong mask or percentile moves them by ≥1e-2. */
   camMetricWebgpu: { atol: 5e-5, rtol: 0 },
   /** Raw-logit differences on WebGPU (magnitudes up to ~20): the same reassociation, relative. */
   camMetricWebgpuRaw: { atol: 1e-4, rtol: 1e-4 },
-  /** Guided-backprop input gradients on WebGPU against PyTorch (test/cam/guided-backprop.test.ts): a full
+  /** Guided-backprop input gradients on WebGPU (and wasm) against PyTorch (test/cam/guided-backprop.test.ts): a full
    *  backward pass of resnet18_small whose convolutions reassociate in another order (TOL.crossBackend per
-   *  kernel, chained over ~20 layers). The gradients are O(1e-2..1); a wrong guided rule (a missing
-   *  [g > 0] mask) changes them by O(their size). */
+   *  kernel, chained over ~20 layers). The gradients are O(1e-2..1) (max 1.03); observed 7e-7 (wasm) and
+   *  5e-7 (WebGPU); a wrong guided rule (a missing [g > 0] mask) changes them by O(their size). */
   guidedGradWebgpu: { atol: 1e-4, rtol: 1e-3 },
   /** Front-end ops (forward and backward) on WebGPU vs the CPU backend, float32 both: the GPU sums
    *  reductions, matmuls and convolutions in another order (error ≈ √K·2⁻²⁴·Σ|terms|, K ≤ a few hundred

@@ -80,6 +80,13 @@ function show(r: Explanation): void {
   window.finercamResult = { mainCategories: r.mainCategories, references: r.references, cams: r.cams, trace: r.trace, width: r.width, height: r.height };
 }
 
+// A replaced visitor's model frees its weights (on WebGPU nothing else would), but only between runs: a
+// run in flight may still be using it.
+const retired: WebModel[] = [];
+function retire(m: WebModel | null): void {
+  if (m && m !== demo && !retired.includes(m)) retired.push(m);
+}
+
 // One computation at a time; a request made meanwhile runs once the current one ends (with the latest settings).
 let running = false;
 let again = false;
@@ -92,6 +99,7 @@ async function run(): Promise<void> {
   try {
     do {
       again = false;
+      for (const m of retired.splice(0)) if (m !== model) m.model.dispose();
       if (!model || !image) return;
       status.textContent = 'working';
       try {
@@ -148,7 +156,9 @@ function fillTargets(m: WebModel): void {
 async function useModelFiles(files: File[]): Promise<void> {
   status.textContent = 'working';
   try {
-    model = await loadUserModel(files, device);
+    const loaded = await loadUserModel(files, device);
+    retire(model);
+    model = loaded;
     fillTargets(model);
     await run();
   } catch (e) {
@@ -182,6 +192,7 @@ async function main(): Promise<void> {
   });
   $<HTMLInputElement>('#model-files').addEventListener('change', (ev) => void useModelFiles(Array.from((ev.target as HTMLInputElement).files ?? [])));
   $('#demo-model').addEventListener('click', () => {
+    retire(model);
     model = demo;
     fillTargets(demo!);
     void run();

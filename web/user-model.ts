@@ -1,6 +1,6 @@
 // A visitor's own model from dropped or picked files, as the command line's --model/--weights/--classifier/
 // --classes (cli/model-spec.ts, which reads from disk): an options .json ({"model": preset, "targetLayer",
-// "norm"}), weights (.safetensors/.pth), an optional linear head (a file whose name says classifier/head/
+// "norm"}, or ResNet options {"block", "layers", "widths", ...} in place of a preset), weights (.safetensors/.pth), an optional linear head (a file whose name says classifier/head/
 // probe) for ViT backbones, and optional class names (.txt one per line, or a JSON array).
 import * as F from '../index';
 import type { WebModel } from './engine';
@@ -17,7 +17,9 @@ const VITS: Record<string, () => F.VisionTransformer> = {
 export const PRESETS = [...Object.keys(RESNETS), ...Object.keys(VITS)];
 
 interface Options {
-  model: string;
+  /** A preset; absent for ResNet options given directly. */
+  model?: string;
+  block?: 'basic' | 'bottleneck';
   targetLayer?: string;
   norm?: F.NormName | F.Normalization;
 }
@@ -42,8 +44,8 @@ function parseOptions(text: string, file: string): Options | string[] {
     throw new Error(`'${file}' is not valid JSON: ${(e as Error).message}`);
   }
   if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
-  if (v === null || typeof v !== 'object' || Array.isArray(v) || typeof (v as Options).model !== 'string') {
-    throw new Error(`'${file}' must be model options {"model": one of ${PRESETS.join(', ')}, "targetLayer": ..., "norm": ...} or a JSON array of class names`);
+  if (v === null || typeof v !== 'object' || Array.isArray(v) || (typeof (v as Options).model !== 'string' && !('block' in v))) {
+    throw new Error(`'${file}' must be model options {"model": one of ${PRESETS.join(', ')} (or ResNet options {"block", "layers", "widths"}), "targetLayer": ..., "norm": ...} or a JSON array of class names`);
   }
   return v as Options;
 }
@@ -73,19 +75,27 @@ export async function loadUserModel(files: File[], device: F.DeviceName): Promis
   if (!opts) throw new Error(`give the model options as a .json file, e.g. {"model": "resnet50", "targetLayer": "layer4"} (presets: ${PRESETS.join(', ')})`);
   const head = weightFiles.find((f) => /classifier|head|probe/i.test(f.name)) ?? null;
   const backbone = weightFiles.find((f) => f !== head) ?? null;
-  if (!backbone) throw new Error(`'${opts.model}' needs its weights (.safetensors or .pth): without them it would explain random numbers`);
+  const label = opts.model ?? `ResNet (${opts.block})`;
+  if (!backbone) throw new Error(`'${label}' needs its weights (.safetensors or .pth): without them it would explain random numbers`);
   const weights = await readDict(backbone);
   const norm = opts.norm !== undefined ? F.resolveNorm(opts.norm) : null;
   let wm: WebModel;
-  if (Object.hasOwn(RESNETS, opts.model)) {
+  const custom = opts.model === undefined;
+  if (custom || Object.hasOwn(RESNETS, opts.model!)) {
     const fc = weights.dict['fc.weight'];
-    const model = F.resnet({ ...RESNETS[opts.model], numClasses: fc ? fc.shape[0] : 1000 });
-    fit(model, weights.dict, `'${backbone.name}'`);
     const K = fc ? fc.shape[0] : 1000;
-    wm = { model, targetLayer: opts.targetLayer ?? 'layer4', classNames: [], norm: norm ?? F.NORMALIZATIONS.imagenet, patchSize: 1, reshapeTransform: null, isVit: false, describe: `${opts.model} (${K} classes)` };
+    let model: F.ResNet;
+    try {
+      const { targetLayer: _t, norm: _n, model: _m, ...given } = opts as Options & Record<string, unknown>;
+      model = F.resnet({ ...(custom ? (given as unknown as F.ResNetOptions) : RESNETS[opts.model!]), numClasses: K });
+    } catch (e) {
+      throw new Error(`the ResNet options: ${(e as Error).message}`);
+    }
+    fit(model, weights.dict, `'${backbone.name}'`);
+    wm = { model, targetLayer: opts.targetLayer ?? 'layer4', classNames: [], norm: norm ?? F.NORMALIZATIONS.imagenet, patchSize: 1, reshapeTransform: null, isVit: false, describe: `${label} (${K} classes)` };
     wm.classNames = Array.from({ length: K }, (_, k) => `class ${k}`);
-  } else if (Object.hasOwn(VITS, opts.model)) {
-    const vit = VITS[opts.model]();
+  } else if (Object.hasOwn(VITS, opts.model!)) {
+    const vit = VITS[opts.model!]();
     fit(vit, weights.dict, `'${backbone.name}'`);
     if (!head) throw new Error(`${opts.model} needs a linear head (a .safetensors/.pth file with 'classifier', 'head' or 'probe' in its name)`);
     const cls = await readDict(head);

@@ -86,10 +86,13 @@ export async function perturbationConfidence(model: ModelLike, input: Tensor, ca
   const returnDiff = opts.returnDiff ?? true;
   const before = returnDiff ? await scoresOf(model, input, ts, who) : null;
   const parts: Tensor[] = [];
+  const views: Tensor[] = [];
   try {
     for (let n = 0; n < N; n++) {
       const img = select(input, 0, n);
-      const p = await perturbation(img, select(cams, 0, n));
+      const cam = select(cams, 0, n);
+      views.push(img, cam);
+      const p = await perturbation(img, cam);
       if (!(p instanceof Tensor) || p.rank !== 3 || p.shape.some((d, i) => d !== img.shape[i])) {
         throw new Error(`${who}: perturbation must return a tensor shaped like the image ${fmtShape(img.shape)}, got ${p instanceof Tensor ? fmtShape(p.shape) : typeof p}`);
       }
@@ -105,7 +108,8 @@ export async function perturbationConfidence(model: ModelLike, input: Tensor, ca
     perturbed.dispose();
     return { scores };
   } finally {
-    for (const p of parts) p.dispose();
+    // a perturbation may return its input view itself: free each tensor once
+    for (const t of new Set([...parts, ...views])) t.dispose();
   }
 }
 

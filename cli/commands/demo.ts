@@ -11,6 +11,8 @@ import { loadDemoModel, demoWeightsPath, saveDemoWeights, type DemoModel } from 
 import { checkOutputDir, checkOutputFile } from '../util/output-path';
 import { DEFAULT_TRAIN_OPTIONS, trainDemoModel } from '../demo/train';
 import { evaluateDemo, formatTable } from '../demo/evaluate';
+import { CANDIDATE_LAYERS, loadLookalike, trainLookalike } from '../demo/lookalike';
+import { chooseLayerOnValidation, evaluateLookalike, formatLookalikeTable } from '../demo/evaluate-lookalike';
 
 export const DEMO_OPTIONS: Record<string, OptionSpec> = {
   out: { kind: 'string', help: 'directory for the PNG strips and results.json', default: 'out/demo' },
@@ -21,6 +23,7 @@ export const DEMO_OPTIONS: Record<string, OptionSpec> = {
   seed: { kind: 'number', help: 'training seed (with --train)', default: DEFAULT_TRAIN_OPTIONS.seed },
   weights: { kind: 'string', help: 'demo weights file to read (or, with --train, to write) (default: the bundled cli/demo/weights/demo-resnet.safetensors)' },
   backend: { kind: 'string', help: 'compute backend', choices: ['cpu', 'wasm', 'webgpu'] },
+  lookalike: { kind: 'boolean', help: "the look-alike demo: a frozen ViT pre-trained on a broader bird task + a linear probe trained with train-probe (the seed's setting); with --train, reproduce its files (about 40 minutes on 2 CPU cores)" },
 };
 
 // Upper bounds keep a typo from allocating gigabytes: 20000 generated 96×96 test images take about 550 MB.
@@ -59,6 +62,12 @@ export async function demo(argv: string[]): Promise<number> {
   }
   const out = resolve(str(p, 'out')!);
   await checkOutputDir(out, 'out', 'demo');
+  if (flag(p, 'lookalike')) {
+    if (str(p, 'weights')) throw new UsageError('demo: --weights does not apply to --lookalike (its files are cli/demo/weights/lookalike-*)');
+    if (argv.some((a) => a === '--epochs' || a.startsWith('--epochs='))) throw new UsageError('demo: --epochs does not apply to --lookalike');
+    const evalArg = argv.some((a) => a === '--eval-size' || a.startsWith('--eval-size='));
+    return lookalikeDemo({ train, seed, evalSize: evalArg ? evalSize : 480, count, out, backend: str(p, 'backend') });
+  }
   const weights = str(p, 'weights') ? resolve(str(p, 'weights')!) : undefined;
   if (train && weights) {
     if (extname(weights).toLowerCase() !== '.safetensors') throw new UsageError(`demo: --weights must be a .safetensors file to write, got '${str(p, 'weights')}'`);
@@ -85,5 +94,21 @@ export async function demo(argv: string[]): Promise<number> {
   console.log('');
   if (r.strips.length) console.log(`wrote ${r.strips.length} strips and results.json to ${out} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   else console.log(`wrote results.json to ${out} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  return 0;
+}
+
+async function lookalikeDemo(o: { train: boolean; seed: number; evalSize: number; count: number; out: string; backend: string | undefined }): Promise<number> {
+  const device = await chooseBackend(o.backend as 'cpu' | 'webgpu' | undefined);
+  const choose = (m: Parameters<typeof chooseLayerOnValidation>[0], perClass: number) => chooseLayerOnValidation(m, perClass, CANDIDATE_LAYERS);
+  const t0 = Date.now();
+  const m = o.train ? await trainLookalike({ seed: o.seed }, choose) : await loadLookalike();
+  if (o.train) console.log(`trained in ${m.meta.trainSeconds.total} s (backbone ${m.meta.trainSeconds.backbone} s, probe ${m.meta.trainSeconds.probe} s, layer choice ${m.meta.trainSeconds.layerChoice} s); wrote ${m.paths.dir}/lookalike*`);
+  if (device !== 'cpu') await m.loaded.model.to(device);
+  console.log(`model: ${m.loaded.describe} + linear probe (${m.paths.probe}); target layer ${m.loaded.targetLayer}, chosen on validation images`);
+  const r = await evaluateLookalike(m, { evalSize: o.evalSize, count: o.count, outDir: o.out, device, progress: true });
+  console.log('');
+  console.log(formatLookalikeTable(r));
+  console.log('');
+  console.log(`wrote ${r.strips.length ? `${r.strips.length} strips and ` : ''}results.json to ${o.out} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   return 0;
 }

@@ -15,7 +15,10 @@ import { chooseBackend } from '../backend-choice';
 import { chooseNorm, describeNorm, NORM_HELP, parseNormOption } from '../norm';
 import { METHODS } from './generate';
 import { loadDemoModel } from '../demo/model';
-import { CLIP_MODEL_NAMES, isClipModelName, loadClipModel } from '../clip-model';
+import { writeTrace } from '../trace-out';
+import { CLIP_CLI_OPTIONS, CLIP_MODEL_NAMES, isClipModelName, loadClipModel } from '../clip-model';
+import { isSegmentationModel, loadSegmentationModel, readMask, resizeMask, SEGMENTATION_MODEL_NAMES } from '../segmentation-model';
+import { checkGuidedModel, guidedBackprop, guidedTile } from '../guided-output';
 
 const CMD = 'explain';
 
@@ -26,17 +29,18 @@ export const EXPLAIN_OPTIONS: Record<string, OptionSpec> = {
   classifier: { kind: 'string', help: 'linear head file (ViT backbones); needs --model' },
   classes: { kind: 'string', help: 'class names: JSON array or one per line, as many as the model has outputs' },
   'target-layer': { kind: 'string', help: 'dotted layer name; needs --model' },
-  tokenizer: { kind: 'string', help: "CLIP: OpenAI's bpe_simple_vocab_16e6.txt.gz, or a folder with Hugging Face's vocab.json + merges.txt" },
-  prompts: { kind: 'string', help: 'CLIP: the classes as prompts separated by |, e.g. "a red crown|a brown crown"' },
-  template: { kind: 'string', help: 'CLIP with --classes: prompt template with {} for the class name, e.g. "a photo of a {}."' },
-  method: { kind: 'string', help: 'base CAM method', default: 'gradcam', choices: Object.keys(METHODS) },
+  ...CLIP_CLI_OPTIONS,
+  method: { kind: 'string', help: 'base CAM method (guided-gradcam: Grad-CAM × guided backprop, ReLU models)', default: 'gradcam', choices: [...Object.keys(METHODS), 'guided-gradcam'] },
   alpha: { kind: 'number', help: 'α of the Finer modes', default: 1 },
   ranks: { kind: 'list', help: 'reference ranks of Finer-Default', default: ['1', '2', '3'] },
   target: { kind: 'number', help: 'class to explain (default: the top class)' },
+  'target-class': { kind: 'number', help: 'the same as --target (the name pytorch-grad-cam\'s segmentation tutorial uses)' },
+  mask: { kind: 'string', help: `segmentation models (${SEGMENTATION_MODEL_NAMES.join(', ')}): the region to explain, an image of the input's size whose non-black pixels form it` },
   'max-size': { kind: 'number', help: 'longer image side limit in pixels', default: 1000 },
   norm: { kind: 'string', help: NORM_HELP },
   out: { kind: 'string', help: 'output PNG, or a folder to write <image name>.finercam.png into (default: <image name>.finercam.png in the current folder)' },
   backend: { kind: 'string', help: 'compute backend', choices: ['cpu', 'wasm', 'webgpu'] },
+  trace: { kind: 'string', help: 'folder to write how the maps were made into: one PNG per step and mode, and trace.json' },
 };
 
 function positiveInt(p: Parsed, name: string): number {
@@ -98,7 +102,11 @@ export async function explain(argv: string[]): Promise<number> {
     return n;
   });
   if (ranks.length === 0) throw new UsageError(`${CMD}: --ranks needs at least one rank`);
-  const target = num(p, 'target');
+  if (p.options.target !== undefined && p.options['target-class'] !== undefined) throw new UsageError(`${CMD}: give --target or --target-class, not both`);
+  const target = num(p, 'target') ?? num(p, 'target-class');
+  const segModel = await isSegmentationModel(modelName);
+  if (segModel && str(p, 'mask') === undefined) throw new UsageError(`${CMD}: --model '${modelName}' is a segmentation model: give --mask <image> with the region to explain`);
+  if (!segModel && str(p, 'mask') !== undefined) throw new UsageError(`${CMD}: --mask is for segmentation models (--model ${SEGMENTATION_MODEL_NAMES.join('|')} or a .json with "kind": "deeplabv3"/"fcn")`);
   if (target !== undefined && (!Number.isInteger(target) || target < 0)) throw new UsageError(`${CMD}: --target must be a class index (an integer ≥ 0), got ${target}`);
   const normOverride = parseNormOption(str(p, 'norm'), CMD);
   const out = await outputPath(str(p, 'out'), imagePath);
@@ -108,6 +116,7 @@ export async function explain(argv: string[]): Promise<number> {
   } catch (e) {
     throw new UsageError(`${CMD}: cannot read '${imagePath}': ${(e as Error).message}`);
   }
+  const mask = segModel ? await readMask(str(p, 'mask')!, rgb.width, rgb.height, CMD) : null;
   const givenClasses = str(p, 'classes') ? await loadClassNames(str(p, 'classes')!, CMD) : null;
 
   const device = await chooseBackend(str(p, 'backend') as 'cpu' | 'webgpu' | undefined);
@@ -118,6 +127,8 @@ export async function explain(argv: string[]): Promise<number> {
       model: modelName!, weights: str(p, 'weights'), randomWeights: flag(p, 'random-weights'), tokenizer: str(p, 'tokenizer'),
       prompts: str(p, 'prompts'), classes: givenClasses, template: str(p, 'template'), targetLayer: str(p, 'target-layer'),
     }, CMD);
+  } else if (segModel) {
+    lm = await loadSegmentationModel({ model: modelName!, weights: str(p, 'weights'), targetLayer: str(p, 'target-layer'), randomWeights: flag(p, 'random-weights') }, CMD);
   } else if (modelName) {
     lm = await loadModel({ model: modelName, weights: str(p, 'weights'), classifier: str(p, 'classifier'), targetLayer: str(p, 'target-layer'), randomWeights: flag(p, 'random-weights') }, CMD);
   } else {
@@ -151,23 +162,33 @@ export async function explain(argv: string[]): Promise<number> {
     pre = { tensor: cp.tensor, gridH: g, gridW: g };
     rgb = cp.image;
   } else pre = F.preprocess(rgb, { maxSize, patchSize: lm.patchSize, norm: norm.norm, device });
-  const cam = new F.FinerCAM({ model: lm.model, targetLayers: [lm.targetLayer], reshapeTransform: lm.reshapeTransform, baseMethod: METHODS[str(p, 'method')!] });
+  const guided = str(p, 'method') === 'guided-gradcam';
+  if (guided) checkGuidedModel(lm.model, CMD);
+  // the region at the model input's size (preprocess may have shrunk the image)
+  const region = mask ? resizeMask(mask, rgb.width, rgb.height, pre.tensor.shape[3], pre.tensor.shape[2]) : null;
+  const cam = new F.FinerCAM({ model: lm.model, targetLayers: [lm.targetLayer], reshapeTransform: lm.reshapeTransform, baseMethod: guided ? F.GradCAM : METHODS[str(p, 'method')!] });
   try {
     const r = await cam.forwardModes({
       inputTensor: pre.tensor, targetIdx: target ?? null,
       H: lm.kind === 'vit' ? pre.gridH : undefined, W: lm.kind === 'vit' ? pre.gridW : undefined,
       modes: modes.map((m) => ({ alpha: m.alpha, referenceCategoryRanks: m.referenceCategoryRanks })),
+      trace: str(p, 'trace') !== undefined,
+      masks: region ? [region] : undefined,
     });
     const name = (k: number) => (classNames && classNames[k] !== undefined ? `${classNames[k]} (${k})` : String(k));
     const short = (k: number) => (classNames && classNames[k] !== undefined ? classNames[k] : `class ${k}`);
-    const probs = await F.softmax(r.outputs, 1).data();
+    // segmentation: the classes' probabilities from their mean logits over the region
+    const probs = region
+      ? await F.softmax(F.tensor(await F.maskedClassScores(r.outputs, [region], CMD), [1, lm.numClasses], { device: r.outputs.device }), 1).data()
+      : await F.softmax(r.outputs, 1).data();
     const main0 = r.mainCategories[0][0];
+    const gb = guided ? await guidedBackprop(lm.model, pre.tensor, main0) : null;
     const tiles = [rgb];
     const labels = [`Original\n${short(main0)}\np = ${probs[main0].toFixed(3)}`];
     for (let i = 0; i < modes.length; i++) {
       const c = r.cams[i];
       const full = resizeCam((await c.data()) as Float32Array, c.shape[1], c.shape[2], rgb.width, rgb.height);
-      tiles.push(F.showCamOnImage(rgb, full, { style: 'finer-cam' }));
+      tiles.push(gb ? await guidedTile(gb, (await c.data()) as Float32Array, c.shape[1], c.shape[2]) : F.showCamOnImage(rgb, full, { style: 'finer-cam' }));
       const main = r.mainCategories[i][0];
       const refs = r.references[i][0];
       labels.push(modes[i].alpha === 0 ? `${modes[i].label}\n${short(main)}` : `${modes[i].label}\n${short(main)}\nvs ${refs.map(short).join(', ') || '-'}`);
@@ -178,6 +199,8 @@ export async function explain(argv: string[]): Promise<number> {
     await mkdir(dirname(out), { recursive: true });
     await writePng(out, composeStrip(tiles, labels, { tileHeight: Math.min(256, Math.max(96, rgb.height)), legend: true }));
     console.log(`wrote ${out}`);
+    const traceDir = str(p, 'trace');
+    if (traceDir !== undefined && r.trace) console.log(`wrote ${await writeTrace(traceDir, r.trace, modes, classNames)} trace files into ${traceDir}`);
   } finally {
     pre.tensor.dispose();
     cam.dispose();

@@ -18,11 +18,13 @@ import { readImage, resizeCam } from '../image-io';
 import { encodeNpy } from '../util/npy';
 import { Progress } from '../progress';
 import { chooseBackend } from '../backend-choice';
+import { CLIP_CLI_OPTIONS, CLIP_MODEL_NAMES, isClipModelName, loadClipModel, uncropCam } from '../clip-model';
+import { checkGuidedModel, guidedBackprop, guidedComplete, guidedTile } from '../guided-output';
 
 export const GENERATE_OPTIONS: Record<string, OptionSpec> = {
   dataset: { kind: 'string', help: 'dataset folder (<class>/<image>) or a text file of image paths' },
   save: { kind: 'string', help: 'output folder' },
-  model: { kind: 'string', help: 'preset (dinov2_vitb14, resnet50, ...) or an options .json' },
+  model: { kind: 'string', help: `preset (dinov2_vitb14, resnet50, ...), an options .json, or a zero-shot CLIP (${CLIP_MODEL_NAMES.join(', ')})` },
   weights: { kind: 'string', help: 'backbone state dict (.safetensors or .pth)' },
   classifier: { kind: 'string', help: "linear head on the mean patch token (the seed's classifier file)" },
   classes: { kind: 'string', help: 'class names: JSON array or one per line' },
@@ -33,7 +35,8 @@ export const GENERATE_OPTIONS: Record<string, OptionSpec> = {
   'random-weights': { kind: 'boolean', help: 'run --model without --weights on its random initialisation (for trying things out)' },
   backend: { kind: 'string', help: 'compute backend (default: WebGPU on a hardware adapter, else CPU)', choices: ['cpu', 'wasm', 'webgpu'] },
   resume: { kind: 'boolean', help: 'skip images whose complete outputs exist for the same unchanged file' },
-  method: { kind: 'string', help: 'base CAM method', default: 'gradcam', choices: ['gradcam', 'gradcam++', 'xgradcam', 'hirescam', 'layercam', 'gradcamelementwise'] },
+  ...CLIP_CLI_OPTIONS,
+  method: { kind: 'string', help: 'base CAM method (guided-gradcam: Grad-CAM, plus <name>.<mode>.guided.png = Grad-CAM × guided backprop; ReLU models)', default: 'gradcam', choices: ['gradcam', 'gradcam++', 'xgradcam', 'hirescam', 'layercam', 'gradcamelementwise', 'guided-gradcam'] },
 };
 
 export const METHODS: Record<string, F.CAMClass> = {
@@ -47,6 +50,11 @@ export async function generate(argv: string[]): Promise<number> {
   const dataset = required(p, 'dataset', 'generate');
   const save = required(p, 'save', 'generate');
   const modelName = required(p, 'model', 'generate');
+  const clipModel = isClipModelName(modelName);
+  for (const o of ['tokenizer', 'prompts', 'template']) {
+    if (!clipModel && p.options[o] !== undefined) throw new UsageError(`generate: --${o} is for CLIP models (--model ${CLIP_MODEL_NAMES.join('|')})`);
+  }
+  if (clipModel && p.options.classifier !== undefined) throw new UsageError('generate: --classifier does not apply to CLIP: its classes come from --prompts or --classes');
   const modes = pickModes(list(p, 'modes'), 'generate', UsageError);
   const maxSize = num(p, 'max-size')!;
   if (!Number.isInteger(maxSize) || maxSize < 1) throw new UsageError(`generate: --max-size must be a positive integer (pixels), got ${maxSize}`);
@@ -59,17 +67,21 @@ export async function generate(argv: string[]): Promise<number> {
   if (images.length === 0) throw new UsageError(`generate: no images (.jpg .jpeg .png .bmp) found in '${dataset}'`);
   const givenClasses = str(p, 'classes') ? await loadClassNames(str(p, 'classes')!, 'generate') : null;
   const device = await chooseBackend(str(p, 'backend') as 'cpu' | 'webgpu' | undefined);
-  const lm = await loadModel({ model: modelName, weights: str(p, 'weights'), classifier: str(p, 'classifier'), targetLayer: str(p, 'target-layer'), randomWeights: flag(p, 'random-weights') }, 'generate');
+  const lm = clipModel
+    ? await loadClipModel({ model: modelName, weights: str(p, 'weights'), randomWeights: flag(p, 'random-weights'), tokenizer: str(p, 'tokenizer'), prompts: str(p, 'prompts'), classes: givenClasses, template: str(p, 'template'), targetLayer: str(p, 'target-layer') }, 'generate')
+    : await loadModel({ model: modelName, weights: str(p, 'weights'), classifier: str(p, 'classifier'), targetLayer: str(p, 'target-layer'), randomWeights: flag(p, 'random-weights') }, 'generate');
   if (device !== 'cpu') await lm.model.to(device);
   // --classes wins; otherwise the names train-probe stored with the classifier
-  const classNames = givenClasses ?? lm.classNames ?? null;
+  const classNames = clipModel ? lm.classNames ?? null : givenClasses ?? lm.classNames ?? null;
   if (givenClasses && givenClasses.length !== lm.numClasses) {
     throw new UsageError(`generate: --classes lists ${givenClasses.length} names but the model has ${lm.numClasses} outputs`);
   }
   const normChoice = chooseNorm(normOverride, lm);
   const norm = normChoice.norm;
   await mkdir(save, { recursive: true });
-  const cam = new F.FinerCAM({ model: lm.model, targetLayers: [lm.targetLayer], reshapeTransform: lm.reshapeTransform, baseMethod: METHODS[str(p, 'method')!] });
+  const guided = str(p, 'method') === 'guided-gradcam';
+  if (guided) checkGuidedModel(lm.model, 'generate');
+  const cam = new F.FinerCAM({ model: lm.model, targetLayers: [lm.targetLayer], reshapeTransform: lm.reshapeTransform, baseMethod: guided ? F.GradCAM : METHODS[str(p, 'method')!] });
   console.error(`generate: ${images.length} images, model ${lm.describe}, layer ${lm.targetLayer}, norm ${describeNorm(normChoice)}, backend ${device}, modes ${modes.map((m) => m.name).join(', ')}`);
   const progress = new Progress(images.length, 'generate');
   const failures: string[] = [];
@@ -78,13 +90,17 @@ export async function generate(argv: string[]): Promise<number> {
     const jsonPath = join(save, `${img.key}.json`);
     try {
       const { size, mtimeMs } = await stat(img.path);
-      if (flag(p, 'resume') && (await untrustedReason(save, img.key, { source: img.source, size, mtimeMs }, modes.map((m) => m.name))) === null) {
+      if (flag(p, 'resume') && (await untrustedReason(save, img.key, { source: img.source, size, mtimeMs }, modes.map((m) => m.name))) === null
+        && (!guided || (await guidedComplete(save, img.key, modes.map((m) => m.name))))) {
         skipped++;
         progress.tick(true, img.key);
         continue;
       }
       const rgb = await readImage(img.path);
-      const pre = F.preprocess(rgb, { maxSize, patchSize: lm.patchSize, norm, device });
+      // CLIP sees its centre crop at its resolution; the maps are put back into the image's frame below
+      const cp = lm.clipInputSize ? F.clipPreprocess(rgb, { size: lm.clipInputSize, norm, device }) : null;
+      const g = lm.clipInputSize ? lm.clipInputSize / lm.patchSize : 0;
+      const pre = cp ? { tensor: cp.tensor, gridH: g, gridW: g } : F.preprocess(rgb, { maxSize, patchSize: lm.patchSize, norm, device });
       const targetIdx = classNames ? matchClass(img.className, classNames) : null;
       const r = await cam.forwardModes({
         inputTensor: pre.tensor, targetIdx, H: lm.kind === 'vit' ? pre.gridH : undefined, W: lm.kind === 'vit' ? pre.gridW : undefined,
@@ -92,10 +108,12 @@ export async function generate(argv: string[]): Promise<number> {
       });
       const sidecar: Record<string, unknown> = { image: img.path, source: img.source, size, mtimeMs, width: rgb.width, height: rgb.height, targetIdx, norm: normRecord(normChoice), modes: {} };
       const npys: { name: string; bytes: Uint8Array }[] = [];
+      // guided PNGs are written with the .npy files, before the sidecar that names them
+      const gb = guided ? await guidedBackprop(lm.model, pre.tensor, r.mainCategories[0][0]) : null;
       for (let i = 0; i < modes.length; i++) {
         const c = r.cams[i];
         const [, h, w] = c.shape;
-        const full = resizeCam(await c.data() as Float32Array, h, w, rgb.width, rgb.height);
+        const full = cp ? uncropCam(await c.data() as Float32Array, h, w, cp, rgb.width, rgb.height) : resizeCam(await c.data() as Float32Array, h, w, rgb.width, rgb.height);
         const npyName = `${img.key}.${modes[i].name}.npy`;
         npys.push({ name: npyName, bytes: encodeNpy({ dtype: 'float16', shape: [rgb.height, rgb.width], data: full }) });
         (sidecar.modes as Record<string, unknown>)[modes[i].name] = {
@@ -103,8 +121,14 @@ export async function generate(argv: string[]): Promise<number> {
           mainCategory: r.mainCategories[i][0], referenceCategories: r.references[i][0], cam: npyName,
           ...(classNames ? { mainName: classNames[r.mainCategories[i][0]] ?? null, referenceNames: r.references[i][0].map((k) => classNames[k] ?? null) } : {}),
         };
+        if (gb) {
+          const name = `${img.key}.${modes[i].name}.guided.png`;
+          npys.push({ name, bytes: F.encodePng(await guidedTile(gb, await c.data() as Float32Array, h, w)) });
+          ((sidecar.modes as Record<string, Record<string, unknown>>)[modes[i].name]).guided = name;
+        }
         c.dispose();
       }
+      gb?.dispose();
       sidecar.logits = Array.from(await r.outputs.data());
       // An earlier sidecar goes first: until the new one is in place, no sidecar vouches for .npy files
       // that are being replaced.

@@ -57,7 +57,7 @@ export { BIRD_CLASSES, BIRD_CLASS_NAMES, BIRD_PARTS, type BirdClass, type BirdPa
 // ----------------------------------------------------------------- geometry (bird frame)
 // Units: the body ellipse is 0.78 x 0.48; the bird faces +x, y points down.
 
-type Rgbf = [number, number, number];
+export type Rgbf = [number, number, number];
 
 const TAIL = convexPolygon([
   [-0.5, -0.1],
@@ -106,7 +106,7 @@ const LEGS: Rgbf = [150, 118, 104];
 const EYE: Rgbf = [18, 18, 22];
 const GLINT: Rgbf = [235, 235, 235];
 const BRANCH: Rgbf = [98, 76, 54];
-const ATTRIBUTE_COLOR: Record<BirdPart, [Rgbf, Rgbf | null]> = {
+export const ATTRIBUTE_COLOR: Record<BirdPart, [Rgbf, Rgbf | null]> = {
   // [colour when set, colour when not set (null: not drawn)]
   beak: [
     [236, 138, 32],
@@ -119,7 +119,7 @@ const ATTRIBUTE_COLOR: Record<BirdPart, [Rgbf, Rgbf | null]> = {
   tailTip: [[242, 242, 234], null],
 };
 
-const BACKGROUNDS: readonly Rgbf[] = [
+export const BACKGROUNDS: readonly Rgbf[] = [
   [96, 132, 74], // foliage
   [150, 186, 214], // sky
   [158, 136, 104], // bark / dusk
@@ -132,6 +132,22 @@ const BACKGROUNDS: readonly Rgbf[] = [
 export interface RenderOptions {
   /** Image side in pixels (default 64). */
   size?: number;
+}
+
+/**
+ * Appearance overrides for the broader pre-training task (cli/demo/broad.ts). Leaving a field out keeps
+ * the demo's look; no field changes which random numbers are drawn or in which order, so a style never
+ * moves the pose, background layout, lighting or noise of a seed.
+ */
+export interface BirdStyle {
+  /** Base plumage, wing and belly colours (before the per-image tint). */
+  plumage?: Rgbf;
+  wing?: Rgbf;
+  belly?: Rgbf;
+  /** The background palette one base colour is drawn from (same draw, longer list). */
+  backgrounds?: readonly Rgbf[];
+  /** Colour of a part (null: not drawn); overrides the demo's set/unset attribute colour. */
+  parts?: Partial<Record<BirdPart, Rgbf | null>>;
 }
 
 export interface BirdRender {
@@ -252,9 +268,9 @@ function scaled(c: Rgbf, k: number | Rgbf): Rgbf {
   return typeof k === 'number' ? [c[0] * k, c[1] * k, c[2] * k] : [c[0] * k[0], c[1] * k[1], c[2] * k[2]];
 }
 
-function paintBackground(p: Painter, seed: number, rng: () => number): void {
+function paintBackground(p: Painter, seed: number, rng: () => number, backgrounds: readonly Rgbf[] = BACKGROUNDS): void {
   const { size, rgb } = p;
-  const base = BACKGROUNDS[Math.floor(rng() * BACKGROUNDS.length)]!;
+  const base = backgrounds[Math.floor(rng() * backgrounds.length)]!;
   const tint: Rgbf = [0.9 + 0.2 * rng(), 0.9 + 0.2 * rng(), 0.9 + 0.2 * rng()];
   const n1 = valueNoise(seed, 1, 4, size);
   const n2 = valueNoise(seed, 2, 11, size);
@@ -349,12 +365,13 @@ for (const sdf of Object.values(G)) BOXES.set(sdf, boundingBox(sdf));
 export function renderBirdTraits(
   birdTraits: BirdTraits,
   seed: number,
-  options: RenderOptions & { maskPart?: BirdPart | null } = {},
+  options: RenderOptions & { maskPart?: BirdPart | null; style?: BirdStyle } = {},
 ): BirdRender {
   const size = options.size ?? 64;
   if (!Number.isInteger(size) || size < 8) throw new RangeError(`renderBird: size must be an integer >= 8, got ${size}`);
   const s = checkSeed(seed);
   const maskPart = options.maskPart ?? null;
+  const style = options.style ?? {};
   // every random draw below is made in the same order whatever the traits
   const rng = mulberry32(hashInts(s, 0xb1d5));
   const pose = drawPose(rng, size);
@@ -362,19 +379,22 @@ export function renderBirdTraits(
   const light = { angle: rng() * Math.PI * 2, strength: 0.1 + 0.15 * rng(), noise: 3 + 5 * rng() };
 
   const p = new Painter(size);
-  paintBackground(p, s, rng);
+  paintBackground(p, s, rng, style.backgrounds);
   paintPerch(p, pose);
 
-  const plumage = scaled(PLUMAGE, plumageTint);
-  const wing = scaled(WING, plumageTint);
-  const attr = (part: BirdPart): Rgbf | null => ATTRIBUTE_COLOR[part][birdTraits[part] ? 0 : 1];
+  const plumage = scaled(style.plumage ?? PLUMAGE, plumageTint);
+  const wing = scaled(style.wing ?? WING, plumageTint);
+  const attr = (part: BirdPart): Rgbf | null => {
+    const o = style.parts?.[part];
+    return o !== undefined ? o : ATTRIBUTE_COLOR[part][birdTraits[part] ? 0 : 1];
+  };
   const layers: Layer[] = [
     { part: null, sdf: G.tail, color: wing },
     { part: 'tailTip', sdf: G.tailTip, color: attr('tailTip') },
     { part: null, sdf: G.legs, color: LEGS },
     { part: null, sdf: G.feet, color: LEGS },
     { part: null, sdf: G.body, color: plumage },
-    { part: null, sdf: G.belly, color: scaled(BELLY, plumageTint) },
+    { part: null, sdf: G.belly, color: scaled(style.belly ?? BELLY, plumageTint) },
     { part: null, sdf: G.wing, color: wing },
     { part: 'wingBar', sdf: G.wingBar, color: attr('wingBar') },
     { part: null, sdf: G.head, color: plumage },

@@ -3,22 +3,26 @@
 //
 // What runs where (float32):
 //   SIMD (wasm):   matmul and conv2d forward, input and weight gradients (the packed f32x4 GEMM of
-//                  gemm-kernel.ts, bias + relu fused into its write-back); elementwise add/sub/mul/div/
-//                  maximum/minimum (array–array and array–scalar) and neg/abs/sqrt/relu/square/reciprocal/
-//                  floor/ceil/round on contiguous operands (elementwise-kernel.ts).
+//                  gemm-kernel.ts, bias + relu fused into its write-back, gelu as an f32x4 pass over the
+//                  output); elementwise add/sub/mul/div/maximum/minimum — contiguous, array–scalar, and the
+//                  broadcasts models make (a per-row or per-column operand, read in place: ew2_<op>) — and
+//                  neg/abs/sqrt/relu/square/reciprocal/floor/ceil/round (elementwise-kernel.ts); gelu, its
+//                  derivative and softmax through f32x4 erf/exp approximations (math-kernel.ts).
+//   wasm, scalar:  im2col / col2im (stride-1 rows copied a v128 at a time) and max-pool (conv-kernel.ts).
 //   Scalar (TS):   everything else is a plain loop over Float32Array/Int32Array views of the wasm memory,
 //                  using the CPU backend's own formulas (core/scalar-math.ts), so those results equal the
-//                  CPU's bit for bit: transcendental unary ops (exp, log, tanh, erf, gelu, ...), rsqrt,
+//                  CPU's bit for bit: the other transcendental unary ops (exp, log, tanh, erf, ...), rsqrt,
 //                  comparisons, where, clamp, cast, strided copies, reductions (sum accumulates in double),
-//                  argmax/argmin, softmax, layerNorm, max-pool and its gradient, gather, scatterAdd, im2col/
-//                  col2im, and the gelu epilogue. Strided inputs of SIMD ops are first copied to a contiguous
-//                  scratch block.
+//                  argmax/argmin, logSoftmax, layerNorm, the max-pool gradient, gather, scatterAdd. Strided
+//                  inputs of SIMD ops are first copied to a contiguous scratch block.
 //   float64 / int32 storages also live in the wasm memory; every op on them takes the scalar path (float64
 //   exists for gradient checks, which run on the CPU backend; matmul/conv use direct loops there).
+// Models fold eval-mode BatchNorm into the convolution before it on this backend (foldBatchNorm below,
+// models/fold-batchnorm.ts). Per-op time of a Finer-CAM: node bench/wasm-profile.mjs.
 //
-// Threads: GEMMs of ≥ 2^21 multiply-adds are split over Node worker_threads sharing the memory (threads.ts);
-// browsers run on one thread for now. Not yet: SIMD softmax/layerNorm/reductions/pools, an implicit-GEMM
-// convolution, BatchNorm folding.
+// Threads: GEMMs of ≥ 2^21 multiply-adds are split over workers sharing the memory (threads.ts): Node
+// worker_threads, or Web Workers on a cross-origin isolated page (elsewhere one thread, said once). Not yet:
+// SIMD layerNorm/reductions/pool gradients, an implicit-GEMM convolution (packing straight from the image).
 import type { Backend, BinaryOp, Conv2dParams, Epilogue, Pool2dParams, ReduceOp, Storage, UnaryOp, View } from '../../core/backend';
 import type { DType, TypedArray } from '../../core/dtype';
 import { contiguousStrides, isContiguous, numel, poolOutputSize } from '../../core/shape';
@@ -34,9 +38,11 @@ import { SIMD_BINARY, SIMD_UNARY, addElementwiseKernels } from './elementwise-ke
 import { convGeometry, isPointwise } from './conv';
 import type { ConvGeometry } from './conv';
 import { addConvKernels } from './conv-kernel';
+import { addMathKernels } from './math-kernel';
 import { forEachOffset, gatherStrided } from './strided';
-import { WasmThreadPool } from './threads';
-import { isNode, nodeBuiltinSync } from '../../core/node-builtins';
+import { WasmThreadPool, defaultWorkerFactory } from './threads';
+import type { WorkerFactory } from './threads';
+import { nodeBuiltinSync } from '../../core/node-builtins';
 
 const ELEMENT_BYTES: Record<DType, number> = { float32: 4, int32: 4, float64: 8 };
 
@@ -58,8 +64,11 @@ export interface WasmBackendOptions {
   maximumBytes?: number;
   /** Share the memory with worker threads (default: when the engine allows). */
   shared?: boolean;
-  /** Threads for the GEMM (calling thread included). Default: the machine's cores (Node), 1 elsewhere. */
+  /** Threads for the GEMM (calling thread included). Default: the machine's cores (Node's
+   *  availableParallelism, a browser's navigator.hardwareConcurrency). */
   threads?: number;
+  /** How worker threads are made (default: worker_threads in Node, Web Workers in a browser; tests inject). */
+  workerFactory?: WorkerFactory;
 }
 
 let warnedSingleThread = false;
@@ -75,6 +84,8 @@ export function wasmSimdAvailable(): boolean {
 
 export class WasmBackend implements Backend {
   readonly name = 'wasm' as const;
+  /** Models fold eval-mode BatchNorm into the convolution before it (models/fold-batchnorm.ts). */
+  readonly foldBatchNorm = true;
   readonly heap: WasmHeap;
   /** Whether the GEMM uses f32x4.relaxed_madd (else mul + add). */
   readonly relaxedSimd: boolean;
@@ -93,16 +104,20 @@ export class WasmBackend implements Backend {
     addGemmKernel(m, this.tile);
     addElementwiseKernels(m);
     addConvKernels(m);
+    addMathKernels(m);
     const bytes = m.bytes();
     this.ex = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory: this.heap.memory } }).exports;
-    const cores = nodeBuiltinSync<{ availableParallelism(): number }>('node:os')?.availableParallelism() ?? 1;
+    const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
+    const cores = nodeBuiltinSync<{ availableParallelism(): number }>('node:os')?.availableParallelism() ?? nav?.hardwareConcurrency ?? 1;
     const threads = Math.max(1, Math.floor(opts.threads ?? cores));
     if (threads > 1 && !this.heap.shared && !warnedSingleThread) {
       // a browser page without cross-origin isolation has no SharedArrayBuffer: workers cannot share tensors
       warnedSingleThread = true;
       console.warn('finercam: the wasm backend runs on one thread here (no shared WebAssembly memory: SharedArrayBuffer needs cross-origin isolation).');
     }
-    this.pool = threads > 1 && this.heap.shared && isNode() ? new WasmThreadPool(bytes, this.heap.memory, threads - 1) : null;
+    // Node: worker_threads; browsers: Web Workers (threads.ts), both over the shared memory
+    const factory = threads > 1 && this.heap.shared ? (opts.workerFactory ?? defaultWorkerFactory()) : null;
+    this.pool = factory ? new WasmThreadPool(bytes, this.heap.memory, threads - 1, factory) : null;
     this.gemm = new WasmGemm(this.ex, this.heap, this.tile, this.pool);
     this.gemm.threads = threads;
   }
@@ -250,6 +265,13 @@ export class WasmBackend implements Backend {
     const n = numel(x.shape);
     const out = this.alloc(x.dtype, n);
     if (x.dtype === 'float32' && op in SIMD_UNARY) {
+      const temps: WasmStorage[] = [];
+      (this.ex[`ewu_${op}`] as Ptr2)(this.contiguousPtr(x, temps), out.ptr, n);
+      this.freeAll(temps);
+      return out;
+    }
+    if (x.dtype === 'float32' && (op === 'gelu' || op === 'geluGrad')) {
+      // f32x4 erf / exp approximations (math-kernel.ts), within a few ulp of the CPU's double formulas
       const temps: WasmStorage[] = [];
       (this.ex[`ewu_${op}`] as Ptr2)(this.contiguousPtr(x, temps), out.ptr, n);
       this.freeAll(temps);
@@ -470,9 +492,7 @@ export class WasmBackend implements Backend {
   }
 
   private geluPass(out: WasmStorage): void {
-    const o = this.data(out);
-    const g = unaryFns.gelu;
-    for (let i = 0; i < o.length; i++) o[i] = g(o[i]);
+    (this.ex.ewu_gelu as Ptr2)(out.ptr, out.ptr, out.size);
   }
 
   /** Direct loops for float64/int32 (and K = 0): sums in double, as the CPU backend. */
@@ -670,6 +690,12 @@ export class WasmBackend implements Backend {
     const Wo = poolOutputSize(W, kw, sw, pw, dw, p.ceilMode);
     const values = this.alloc(x.dtype, N * C * Ho * Wo);
     const indices = this.alloc('int32', N * C * Ho * Wo);
+    if (x.dtype === 'float32') {
+      const temps: WasmStorage[] = [];
+      (this.ex.maxpool as (...a: number[]) => void)(this.contiguousPtr(x, temps), values.ptr, indices.ptr, N * C, H, W, Ho, Wo, kh, kw, sh, sw, ph, pw, dh, dw);
+      this.freeAll(temps);
+      return { values, indices };
+    }
     const src = this.contiguous(x);
     const v = this.data(values), ix = this.data(indices);
     // torch's rules (kernels/cpu/pool.ts): padding is -inf, the first maximum wins, a NaN takes over, and a
@@ -724,6 +750,13 @@ export class WasmBackend implements Backend {
     const cols = x.shape[x.shape.length - 1];
     const rows = cols === 0 ? 0 : n / cols;
     const out = this.alloc(x.dtype, n);
+    if (x.dtype === 'float32' && !log) {
+      // f32x4 exp (math-kernel.ts), within a few ulp of the CPU's double formula
+      const temps: WasmStorage[] = [];
+      (this.ex.softmax_rows as (x: number, out: number, rows: number, cols: number) => void)(this.contiguousPtr(x, temps), out.ptr, rows, cols);
+      this.freeAll(temps);
+      return out;
+    }
     const src = this.contiguous(x), o = this.data(out);
     for (let r = 0; r < rows; r++) {
       const base = r * cols;

@@ -116,4 +116,51 @@ export function addConvKernels(m: ModuleBuilder): void {
       });
     });
   });
+
+  // maxpool(x, values, indices, planes, H, W, Ho, Wo, kh, kw, sh, sw, ph, pw, dh, dw): torch's rules as
+  // kernels/cpu/pool.ts — padding never wins, the first maximum wins, a NaN takes over, and a window that
+  // misses the input gives −∞ with index −1; indices are ih·W + iw within the plane.
+  m.func('maxpool', { x: 'i32', values: 'i32', indices: 'i32', planes: 'i32', H: 'i32', W: 'i32', Ho: 'i32', Wo: 'i32', kh: 'i32', kw: 'i32', sh: 'i32', sw: 'i32', ph: 'i32', pw: 'i32', dh: 'i32', dw: 'i32' }, [], (f) => {
+    const [x, values, indices, planes, H, W, Ho, Wo, kh, kw, sh, sw, ph, pw, dh, dw] = f.params;
+    const pl = f.local('pl', 'i32');
+    const oh = f.local('oh', 'i32');
+    const ow = f.local('ow', 'i32');
+    const i = f.local('i', 'i32');
+    const j = f.local('j', 'i32');
+    const ih = f.local('ih', 'i32');
+    const iw = f.local('iw', 'i32');
+    const plane = f.local('plane', 'i32');
+    const o = f.local('o', 'i32');
+    const bi = f.local('bi', 'i32');
+    const best = f.local('best', 'f32');
+    const val = f.local('val', 'f32');
+    f.set(o, 0);
+    f.for_(pl, 0, planes, 1, () => {
+      f.set(plane, f.i32.add(x, f.i32.shl(f.i32.mul(f.i32.mul(pl, H), W), 2)));
+      f.for_(oh, 0, Ho, 1, () => {
+        f.for_(ow, 0, Wo, 1, () => {
+          f.set(best, -Infinity);
+          f.set(bi, -1);
+          f.for_(i, 0, kh, 1, () => {
+            f.set(ih, f.i32.add(f.i32.sub(f.i32.mul(oh, sh), ph), f.i32.mul(i, dh)));
+            f.if_(f.i32.and(f.i32.geS(ih, 0), f.i32.ltS(ih, H)), () => {
+              f.for_(j, 0, kw, 1, () => {
+                f.set(iw, f.i32.add(f.i32.sub(f.i32.mul(ow, sw), pw), f.i32.mul(j, dw)));
+                f.if_(f.i32.and(f.i32.geS(iw, 0), f.i32.ltS(iw, W)), () => {
+                  f.set(val, f.f32.load(f.i32.add(plane, f.i32.shl(f.i32.add(f.i32.mul(ih, W), iw), 2))));
+                  f.if_(f.i32.or(f.i32.or(f.i32.ltS(bi, 0), f.f32.gt(val, best)), f.f32.ne(val, val)), () => {
+                    f.set(best, val);
+                    f.set(bi, f.i32.add(f.i32.mul(ih, W), iw));
+                  });
+                });
+              });
+            });
+          });
+          f.f32.store(f.i32.add(values, o), best);
+          f.i32.store(f.i32.add(indices, o), bi);
+          f.set(o, f.i32.add(o, 4));
+        });
+      });
+    });
+  });
 }

@@ -5,8 +5,8 @@
 //   input gradient:  cols[K×P]  = Wᵀ[K×Og] · gy[Og×P], then col2im adds each column entry back to its pixel
 //   weight gradient: gW[Og×K] += gy[Og×P] · colsᵀ[P×K]        accumulated over the batch inside the GEMM
 // Transposes are free: the GEMM takes element strides for both operands.
-// im2col/col2im are plain loops over the heap's Float32Array: they move K·P floats against the GEMM's
-// Og·K·P multiply-adds, and measured at ≤ 10 % of a ResNet-50 layer's time.
+// The backend runs im2col/col2im as wasm functions (conv-kernel.ts); the TypeScript loops below are their
+// readable form (the same order of visits), no longer called by the backend.
 import type { Conv2dParams } from '../../core/backend';
 import { convOutputSize } from '../../core/shape';
 

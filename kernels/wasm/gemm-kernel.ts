@@ -20,7 +20,9 @@
 //
 // Write-back ("epilogue", core/backend.ts's Epilogue minus gelu): when `flags` asks, the tile adds what C
 // already holds (the later K blocks), then the bias (by column for matmul, by row for conv), then relu —
-// while the tile is still in registers. gelu needs erf and runs as a scalar pass in gemm.ts.
+// while the tile is still in registers. gelu needs erf: the backend applies it afterwards as an f32x4 pass over
+// the output (math-kernel.ts), which measured negligible beside the product; in the register tile it would
+// need ~10 more v128 temporaries than the 15 registers V8 allocates hold.
 //
 // Register tile, measured with `node bench/wasm-gemm.mjs --tiles` (1024² matmul, one thread, the fastest of
 // 21 interleaved passes — the 2-core Zen 4 VM is shared, so only the minimum is meaningful), Node 20.20 / V8 11.3:
@@ -138,6 +140,18 @@ export function addGemmKernel(m: ModuleBuilder, t: Tile): void {
           f.set(src, f.i32.add(src, rsB));
           f.set(o, f.i32.add(o, NR * 4));
         });
+      }, () => f.if_(f.i32.geS(cols, NR), () => {
+        // a whole panel of a strided B (a transposed weight, as Linear's x·Wᵀ): NR loads per step, unrolled,
+        // no bounds test (this was a per-element branch: ~15 % of a ViT linear layer)
+        f.for_(p, 0, kc, 1, () => {
+          f.set(c, src);
+          for (let cc = 0; cc < NR; cc++) {
+            f.f32.store(o, f.f32.load(c), cc * 4);
+            if (cc < NR - 1) f.set(c, f.i32.add(c, csB));
+          }
+          f.set(src, f.i32.add(src, rsB));
+          f.set(o, f.i32.add(o, NR * 4));
+        });
       }, () => {
         f.for_(p, 0, kc, 1, () => {
           f.for_(c, 0, NR, 1, () => {
@@ -146,7 +160,7 @@ export function addGemmKernel(m: ModuleBuilder, t: Tile): void {
           });
           f.set(src, f.i32.add(src, rsB));
         });
-      });
+      }));
     });
   });
 

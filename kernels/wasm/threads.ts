@@ -8,8 +8,14 @@
 // results are bit-identical either way, since a slice is a set of whole output elements computed in the same
 // order. A worker that fails or stalls (no answer in STALL_MS) switches the pool off for good; its slice is
 // recomputed on the main thread. Workers are unref'd so they never keep the process alive.
-// Browsers (Web Workers) are not wired up yet: there the backend runs on one thread.
-import { nodeBuiltinSync } from '../../core/node-builtins';
+//
+// Browsers: Web Workers made from a Blob URL of WEB_WORKER_SOURCE, given the module bytes, the shared memory
+// and the control buffer in their first message (Web Workers have no workerData). Shared memory exists only
+// on a cross-origin isolated page (COOP/COEP headers; web/serve.mjs sends them), otherwise the backend stays
+// on one thread and says so once (backend.ts). A window's main thread may not block in Atomics.wait, so there
+// the wait for the workers' slices spins on Atomics.load instead (the slices are milliseconds long; a worker
+// thread, Node's included, blocks as usual).
+import { isNode, nodeBuiltinSync } from '../../core/node-builtins';
 
 const STALL_MS = 30_000;
 
@@ -46,44 +52,146 @@ parentPort.on('message', (t) => {
 });
 `;
 
+// The same protocol for a Web Worker: the first message carries what Node passes as workerData.
+export const WEB_WORKER_SOURCE = `
+let exports = null, flags = null;
+self.onmessage = (ev) => {
+  const t = ev.data;
+  if (t.init) {
+    try {
+      exports = new WebAssembly.Instance(new WebAssembly.Module(t.bytes), { env: { memory: t.memory } }).exports;
+      flags = new Int32Array(t.ctrl);
+      self.postMessage({ ready: true });
+    } catch (e) {
+      self.postMessage({ error: String(e) });
+    }
+    return;
+  }
+  try {
+    exports[t.fn](...t.args);
+    Atomics.store(flags, t.slot, t.seq);
+  } catch (e) {
+    Atomics.store(flags, t.slot, -1);
+  }
+  Atomics.notify(flags, t.slot);
+};
+`;
+
+/** What the pool needs of a worker, Node's or the browser's. */
+export interface PoolWorker {
+  postMessage(m: unknown): void;
+  /** Calls fn with each message the worker sends, and with { error } if it fails. */
+  listen(fn: (m: { ready?: boolean; error?: string }) => void): void;
+  terminate(): void;
+}
+
+/** Creates worker i given the module bytes, the shared memory and the control buffer; null where it cannot. */
+export type WorkerFactory = (init: { bytes: Uint8Array; memory: WebAssembly.Memory; ctrl: SharedArrayBuffer }) => PoolWorker | null;
+
+function nodeWorkerFactory(): WorkerFactory | null {
+  const wt = nodeBuiltinSync<WorkerThreads>('node:worker_threads');
+  if (!wt) return null;
+  return (init) => {
+    const w = new wt.Worker(WORKER_SOURCE, { eval: true, workerData: init });
+    w.unref();
+    return {
+      postMessage: (m) => w.postMessage(m),
+      listen: (fn) => {
+        w.on('message', (m) => fn(m as { ready?: boolean; error?: string }));
+        w.on('error', (e) => fn({ error: String(e) }));
+      },
+      terminate: () => void w.terminate(),
+    };
+  };
+}
+
+interface WebWorkerLike {
+  postMessage(m: unknown): void;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+  terminate(): void;
+}
+type WebWorkerCtor = new (url: string) => WebWorkerLike;
+
+/** Web Workers from a Blob URL of WEB_WORKER_SOURCE (browsers; null where Worker, Blob or URL are missing). */
+export function webWorkerFactory(WorkerCtor?: WebWorkerCtor): WorkerFactory | null {
+  const g = globalThis as unknown as { Worker?: WebWorkerCtor; Blob?: typeof Blob; URL?: typeof URL };
+  const Ctor = WorkerCtor ?? g.Worker;
+  if (!Ctor || !g.Blob || typeof g.URL?.createObjectURL !== 'function') return null;
+  let url: string | null = null;
+  return (init) => {
+    url ??= URL.createObjectURL(new Blob([WEB_WORKER_SOURCE], { type: 'text/javascript' }));
+    let w: WebWorkerLike;
+    try {
+      w = new Ctor(url); // a page whose Content-Security-Policy forbids blob: workers throws here
+    } catch {
+      return null;
+    }
+    w.postMessage({ init: true, ...init });
+    return {
+      postMessage: (m) => w.postMessage(m),
+      listen: (fn) => {
+        w.onmessage = (ev) => fn(ev.data as { ready?: boolean; error?: string });
+        w.onerror = (ev) => fn({ error: String((ev as { message?: string }).message ?? ev) });
+      },
+      terminate: () => w.terminate(),
+    };
+  };
+}
+
+/** Node's worker_threads in Node, Web Workers elsewhere; null where neither exists. */
+export function defaultWorkerFactory(): WorkerFactory | null {
+  return isNode() ? nodeWorkerFactory() : webWorkerFactory();
+}
+
+/** Whether this thread may block in Atomics.wait (not a browser window's main thread). */
+function canBlock(): boolean {
+  try {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0); // returns 'not-equal' at once where allowed
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export interface Task {
   fn: string;
   args: number[];
 }
 
 export class WasmThreadPool {
-  private readonly workers: WorkerLike[] = [];
+  private readonly workers: PoolWorker[] = [];
   private readonly ready: boolean[] = [];
   private readonly ctrl: Int32Array;
   private seq = 0;
   private broken = false;
+  /** Whether the waiting thread blocks in Atomics.wait (else it spins on Atomics.load). */
+  readonly blocking: boolean;
   /** Resolves once every worker is ready (or the pool gave up). */
   readonly started: Promise<void>;
 
-  constructor(bytes: Uint8Array, memory: WebAssembly.Memory, readonly size: number) {
+  constructor(bytes: Uint8Array, memory: WebAssembly.Memory, readonly size: number, factory: WorkerFactory | null = defaultWorkerFactory()) {
     const sab = new SharedArrayBuffer(4 * Math.max(1, size));
     this.ctrl = new Int32Array(sab);
-    const wt = nodeBuiltinSync<WorkerThreads>('node:worker_threads');
-    if (!wt || size < 1) {
+    this.blocking = canBlock();
+    if (!factory || size < 1) {
       this.broken = true;
       this.started = Promise.resolve();
       return;
     }
     const boots: Promise<void>[] = [];
     for (let i = 0; i < size; i++) {
-      const w = new wt.Worker(WORKER_SOURCE, { eval: true, workerData: { bytes, memory, ctrl: sab } });
-      w.unref();
+      const w = factory({ bytes, memory, ctrl: sab });
+      if (!w) {
+        this.broken = true;
+        break;
+      }
       this.workers.push(w);
       this.ready.push(false);
       boots.push(new Promise<void>((resolve) => {
-        w.on('message', (m) => {
-          const msg = m as { ready?: boolean; error?: string };
+        w.listen((msg) => {
           if (msg.ready) this.ready[i] = true;
           else this.broken = true;
-          resolve();
-        });
-        w.on('error', () => {
-          this.broken = true;
           resolve();
         });
       }));
@@ -109,7 +217,7 @@ export class WasmThreadPool {
       const deadline = performance.now() + STALL_MS;
       let v = Atomics.load(this.ctrl, i);
       while (v !== seq && v !== -1 && performance.now() < deadline) {
-        Atomics.wait(this.ctrl, i, v, 100);
+        if (this.blocking) Atomics.wait(this.ctrl, i, v, 100);
         v = Atomics.load(this.ctrl, i);
       }
       if (v !== seq) {
@@ -121,6 +229,6 @@ export class WasmThreadPool {
 
   terminate(): void {
     this.broken = true;
-    for (const w of this.workers) void w.terminate();
+    for (const w of this.workers) w.terminate();
   }
 }

@@ -2,7 +2,7 @@
 // `transformer`, token_embedding, positional_embedding, ln_final, text_projection, logit_scale. forward(images, ids)
 // returns logits_per_image (a Tensor, so hooks and CAMs see it); logits() returns both directions as OpenAI's forward.
 import type { Tensor } from '../../core/tensor';
-import { Module, type LoadOptions } from '../../core/nn/module';
+import { Module, STATE_DICT_VERSIONS, type LoadOptions } from '../../core/nn/module';
 import { LayerNorm } from '../../core/nn/layers';
 import { normal } from '../../core/nn/init';
 import { full } from '../../core/ops/creation';
@@ -118,6 +118,9 @@ export function prepareClipStateDict(dict: Record<string, Tensor>): Record<strin
   for (const k of Object.keys(named)) {
     if (!NON_WEIGHT_KEYS.includes(k)) out[k] = Object.getOwnPropertyDescriptor(named, k)!.value;
   }
+  // the module versions a .pth recorded (BatchNorm's num_batches_tracked rule) travel with the dict
+  const versions = (dict as Record<PropertyKey, unknown>)[STATE_DICT_VERSIONS];
+  if (versions !== undefined) Object.defineProperty(out, STATE_DICT_VERSIONS, { value: versions, enumerable: true, writable: true, configurable: true });
   return out;
 }
 

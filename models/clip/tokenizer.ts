@@ -2,6 +2,8 @@
 // unescaped twice, whitespace collapsed, lower-cased), split by CLIP's word pattern, byte-encoded and BPE-merged.
 // The one deliberate difference: ftfy.fix_text (mojibake repair, NFC) is not run, so text is tokenized as given;
 // NFC-normalise it first (text.normalize('NFC')) to match OpenAI's on decomposed accents.
+// Letters and digits (\p{L}, \p{N}) are JavaScript's Unicode tables; Python's `regex` may be an older Unicode version,
+// so the two can split differently only on characters assigned in the newest Unicode releases.
 import { tensor } from '../../core/ops/creation';
 import type { Tensor } from '../../core/tensor';
 import type { DeviceName } from '../../core/device';

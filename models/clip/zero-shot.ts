@@ -5,6 +5,7 @@
 import { Tensor } from '../../core/tensor';
 import { Module } from '../../core/nn/module';
 import { noGrad } from '../../core/grad-mode';
+import { tidy } from '../../core/scope';
 import { exp, mul } from '../../core/ops/elementwise';
 import { matmul } from '../../core/ops/matmul';
 import { mean } from '../../core/ops/reduce';
@@ -40,14 +41,15 @@ export function zeroShotTextFeatures(model: CLIP, p: ZeroShotPrompts): Tensor {
     });
   }
   const opts = { contextLength: model.contextLength, truncate: p.truncate ?? false, device: model.textProjection.device };
-  return noGrad(() => {
+  // tidy: the ids and per-template features are freed at once (GPU memory), only the class features stay
+  return tidy(() => noGrad(() => {
     if (templates === null) return l2Normalize(model.encodeText(p.tokenizer.tokenize(p.prompts, opts)));
     const perClass = p.prompts.map((name) => {
       const ids = p.tokenizer.tokenize(templates.map((t) => t.replaceAll('{}', name)), opts);
       return l2Normalize(mean(l2Normalize(model.encodeText(ids)), 0));
     });
     return stack(perClass, 0);
-  });
+  }));
 }
 
 export class ZeroShotClassifier extends Module {

@@ -25,16 +25,16 @@ interface Fx {
 }
 const fx = loadFixture<Fx>('cam-extras/dff.json');
 
-async function resnet18Small(device: 'cpu' | 'webgpu') {
+async function resnet18Small(device: 'cpu' | 'webgpu' | 'wasm') {
   const model = F.resnet({ block: 'basic', layers: [2, 2, 2, 2], widths: [4, 8, 16, 32], numClasses: 10 });
   model.loadStateDict(await F.loadSafetensors(new Uint8Array(readFileSync(join(FIX, 'models', 'resnet18_small', 'weights.safetensors')))));
   const io = await F.loadSafetensors(new Uint8Array(readFileSync(join(FIX, 'models', 'resnet18_small', 'io.safetensors'))));
   model.eval();
-  if (device === 'webgpu') await model.to('webgpu');
+  if (device !== 'cpu') await model.to(device);
   return { model, x: await io.input.toDevice(device) };
 }
 
-async function checkDff(device: 'cpu' | 'webgpu', conceptTol: Tol, mapTol: Tol): Promise<void> {
+async function checkDff(device: 'cpu' | 'webgpu' | 'wasm', conceptTol: Tol, mapTol: Tol): Promise<void> {
   const { model, x } = await resnet18Small(device);
   for (const c of fx.dff) {
     const dff = new F.DeepFeatureFactorization({ model, targetLayer: c.layer, computationOnConcepts: c.conceptOutputs ? model.fc : null });
@@ -91,8 +91,45 @@ describe('DeepFeatureFactorization (CPU)', () => {
   });
 });
 
+describe('DeepFeatureFactorization (wasm)', () => {
+  test('the same cases with the model on the wasm backend', async () => {
+    await checkDff('wasm', TOL.nmfWebgpu, TOL.camWasm);
+  });
+});
+
 describeGpu('DeepFeatureFactorization (WebGPU)', () => {
   test('the same cases with the model on the WebGPU backend', async () => {
     await checkDff('webgpu', TOL.nmfWebgpu, TOL.camWebgpu);
+  });
+});
+
+describe('showFactorizationOnImage, createLabelsLegend, runDffOnImage', () => {
+  test('the overlay matches the package\'s bytes (no legend)', async () => {
+    const s = fx.show;
+    const [, H, W] = s.shape;
+    const img = { width: W, height: H, data: Uint8Array.from(s.image) };
+    const r = await F.showFactorizationOnImage(img, F.tensor(Float32Array.from(s.explanations), s.shape), { imageWeight: s.imageWeight });
+    expect([r.height, r.width]).toEqual([H, W]);
+    let off = 0;
+    r.data.forEach((v, i) => {
+      expect(Math.abs(v - s.result[i]), `byte ${i}`).toBeLessThanOrEqual(1);
+      if (v !== s.result[i]) off++;
+    });
+    expect(off).toBe(0);
+  });
+  test('createLabelsLegend: top classes by score with 2 decimals', () => {
+    expect(F.createLabelsLegend([0.1, 0.7, 0.2, 0.5, 0.25, 0.25], 3, ['cat, tabby, house cat, x', 'dog', 'bird'], 2)).toEqual(['dog:0.70\nbird:0.20', 'cat, tabby, house cat:0.50\nbird:0.25']);
+  });
+  test('runDffOnImage: image | overlay | legend, one row per concept', async () => {
+    const { model, x } = await resnet18Small('cpu');
+    const one = F.slice(x, 0, 0, 1);
+    const [H, W] = [one.shape[2], one.shape[3]];
+    const image = { width: W, height: H, data: new Uint8Array(W * H * 3).fill(128) };
+    const r = await F.runDffOnImage({ model, targetLayer: 'layer4', classifier: model.fc, image, inputTensor: one, nComponents: 3, labels: Array.from({ length: 10 }, (_, i) => `class${i}`) });
+    expect(r.height).toBe(H);
+    expect(r.width).toBeGreaterThan(2 * W);
+    expect(Array.from(r.data.subarray(0, W * 3))).toEqual(Array.from(image.data.subarray(0, W * 3)));
+    await expect(F.runDffOnImage({ model, targetLayer: 'layer4', classifier: model.fc, image, inputTensor: x })).rejects.toThrow(/runDffOnImage: inputTensor must be one image/);
+    await expect(F.showFactorizationOnImage(image, F.zeros([2, 3, 3]))).rejects.toThrow(/explanations must be a k×H×W Tensor matching the image/);
   });
 });

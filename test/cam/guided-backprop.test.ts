@@ -34,12 +34,12 @@ function expectBytes(got: Uint8Array, want: ArrayLike<number>, what: string): vo
   expect(off, `${what}: bytes off by one`).toBeLessThanOrEqual(Math.ceil(got.length * 0.002));
 }
 
-async function checkGuided(device: 'cpu' | 'webgpu', gradTol: Tol, camTol: Tol): Promise<void> {
+async function checkGuided(device: 'cpu' | 'webgpu' | 'wasm', gradTol: Tol, camTol: Tol): Promise<void> {
   const { model, fx } = await setup();
   let x = fx.input;
-  if (device === 'webgpu') {
-    await model.to('webgpu');
-    x = await x.toDevice('webgpu');
+  if (device !== 'cpu') {
+    await model.to(device);
+    x = await x.toDevice(device);
   }
   const gbm = new F.GuidedBackpropReLUModel(model);
   const top = await gbm.forward({ inputTensor: x });
@@ -115,6 +115,12 @@ describe('Guided Backprop (CPU)', () => {
     expect(() => new F.GuidedBackpropReLUModel({} as F.Module)).toThrow(/model must be a Module/);
     await expect(F.deprocessImage(F.zeros([4, 4]))).rejects.toThrow(/deprocessImage: img must be an H×W×C Tensor/);
     await expect(F.guidedGradCam(F.zeros([3, 4]), F.zeros([4, 4, 3]))).rejects.toThrow(/guidedGradCam: cam must be an H×W Tensor matching gb \(4×4\), got \[3, 4\]/);
+  });
+});
+
+describe('Guided Backprop (wasm)', () => {
+  test('top class and class 3, Guided Grad-CAM on the wasm backend', async () => {
+    await checkGuided('wasm', TOL.guidedGradWebgpu, TOL.camWasm);
   });
 });
 

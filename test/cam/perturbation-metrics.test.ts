@@ -20,16 +20,16 @@ if (gpu) registerBackend(gpu);
 type Fx = Record<string, number[]> & { classes: number[]; camShape: [number, number, number] };
 const fx = loadFixture<Fx>('cam-extras/metrics.json');
 
-async function setup(device: 'cpu' | 'webgpu') {
+async function setup(device: 'cpu' | 'webgpu' | 'wasm') {
   const model = F.resnet({ block: 'basic', layers: [2, 2, 2, 2], widths: [4, 8, 16, 32], numClasses: 10 });
   model.loadStateDict(await F.loadSafetensors(new Uint8Array(readFileSync(join(FIX, 'models', 'resnet18_small', 'weights.safetensors')))));
   const g = await F.loadSafetensors(new Uint8Array(readFileSync(join(EXTRAS, 'guided.safetensors'))));
   model.eval();
-  if (device === 'webgpu') await model.to('webgpu');
+  if (device !== 'cpu') await model.to(device);
   return { model, x: await g.input_all.toDevice(device), cams: await F.tensor(Float32Array.from(fx.cams), fx.camShape).toDevice(device) };
 }
 
-async function checkAll(device: 'cpu' | 'webgpu', tol: Tol, rawTol: Tol): Promise<void> {
+async function checkAll(device: 'cpu' | 'webgpu' | 'wasm', tol: Tol, rawTol: Tol): Promise<void> {
   const { model, x, cams } = await setup(device);
   const cls = fx.classes;
   const logit = [new F.ClassifierOutputTarget(3), new F.ClassifierOutputTarget(7)];
@@ -75,6 +75,12 @@ describe('perturbation metrics (CPU)', () => {
     await expect(F.perturbationConfidence(model, x, cams, [1, 2], () => F.zeros([3, 2, 2]))).rejects.toThrow(/perturbation must return a tensor shaped like the image \[3, 32, 24\], got \[3, 2, 2\]/);
     await expect(F.dropInConfidence(model, x, F.zeros([2, 3, 3]), [1, 2])).rejects.toThrow(/cams must be an N×H×W Tensor matching the input \(2×32×24\)/);
     await expect(F.increaseInConfidence(model, x, cams, [1])).rejects.toThrow(/got 1 targets for a batch of 2/);
+  });
+});
+
+describe('perturbation metrics (wasm)', () => {
+  test('every member on the wasm backend', async () => {
+    await checkAll('wasm', TOL.camMetricWebgpu, TOL.camMetricWebgpuRaw);
   });
 });
 

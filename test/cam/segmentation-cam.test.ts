@@ -15,13 +15,13 @@ if (gpu) registerBackend(gpu);
 type CamCtor = new (o: F.CAMOptions) => F.BaseCAM;
 const METHODS: Record<string, CamCtor> = { GradCAM: F.GradCAM, HiResCAM: F.HiResCAM, GradCAMPlusPlus: F.GradCAMPlusPlus };
 
-async function runSegCases(device: 'cpu' | 'webgpu', tol: Tol): Promise<void> {
+async function runSegCases(device: 'cpu' | 'webgpu' | 'wasm', tol: Tol): Promise<void> {
   for (const { model: name, cases } of segMeta.cases) {
     const { model, data } = await loadSegModel(name);
     let x = data.input;
-    if (device === 'webgpu') {
-      await model.to('webgpu');
-      x = await x.toDevice('webgpu');
+    if (device !== 'cpu') {
+      await model.to(device);
+      x = await x.toDevice(device);
     }
     for (const c of cases) {
       const N = x.shape[0];
@@ -42,6 +42,12 @@ async function runSegCases(device: 'cpu' | 'webgpu', tol: Tol): Promise<void> {
 describe('CAMs with SemanticSegmentationTarget (CPU)', () => {
   test('GradCAM / HiResCAM on layer4, GradCAM++ on layer3 + head, both models, match pytorch-grad-cam', async () => {
     await runSegCases('cpu', TOL.cam);
+  });
+});
+
+describe('CAMs with SemanticSegmentationTarget (wasm)', () => {
+  test('the same cases on the wasm backend', async () => {
+    await runSegCases('wasm', TOL.camWasm);
   });
 });
 
@@ -76,5 +82,80 @@ describe('SoftmaxOutputTarget, RawScoresOutputTarget, SemanticSegmentationTarget
     expect(() => new F.SemanticSegmentationTarget(0, [1, NaN])).toThrow(/mask\[1\] is NaN/);
     expect(() => new F.SemanticSegmentationTarget(0, 'x' as unknown as number[])).toThrow(/mask must be an H×W Tensor, or a Float32Array/);
     expect(() => new F.SemanticSegmentationTarget(0, new Float32Array(20)).call(F.zeros([3, 20]))).toThrow(/expects one sample's segmentation output \(classes × H × W\), got shape \[3, 20\]/);
+  });
+});
+
+describe('FinerCAM on a segmentation model (masks: the region mean logits stand in for the logits)', () => {
+  const finerCheck = async (device: 'cpu' | 'webgpu', tol: Tol) => {
+    const { model, data } = await loadSegModel('deeplabv3_tiny');
+    let x = data.input;
+    if (device === 'webgpu') {
+      await model.to('webgpu');
+      x = await x.toDevice('webgpu');
+    }
+    const masks = await Promise.all([0, 1].map(async (n) => Float32Array.from(await data[`mask_GradCAM_backbone-layer4_${n}`].data())));
+    const finer = new F.FinerCAM({ model, targetLayers: ['backbone.layer4'] });
+    for (const c of segMeta.finer) {
+      const r = await finer.forward({ inputTensor: x, masks, targetIdx: c.targetIdx, alpha: c.alpha, referenceCategoryRanks: c.ranks });
+      expect(r.mainCategories, c.name).toEqual(c.mains);
+      expect(r.references, c.name).toEqual(c.references);
+      expect(r.cam.shape).toEqual(data[`finer_${c.name}`].shape);
+      expectClose(await r.cam.data(), await data[`finer_${c.name}`].data(), tol, `Finer ${c.name} (${device})`);
+    }
+    finer.dispose();
+    return { model, data, x, masks };
+  };
+  test('references and maps match the package\'s FinerWeightedTarget on the region mean logits (CPU)', async () => {
+    const { model, data, x, masks } = await finerCheck('cpu', TOL.cam);
+    const s = await F.maskedClassScores(model.forward(x), masks, 'test');
+    expectClose(s, await data.finer_scores.data(), TOL.model, 'masked scores');
+    // α = 0 is Grad-CAM of the region (SemanticSegmentationTarget) at the feature grid, up to the gradient
+    // of the factor S/(S + 1e-9) (S = Σ_r p_r is 7e-6 and 4e-4 here: a confident model), which moves the
+    // normalised map by < 1e-3 (observed 7.5e-4)
+    const g = new F.GradCAM({ model, targetLayers: ['backbone.layer4'] });
+    const plain = await g.forward({ inputTensor: x, targets: masks.map((m) => new F.SemanticSegmentationTarget(2, m)), targetSize: [4, 3] });
+    const base = await new F.FinerCAM({ model, targetLayers: ['backbone.layer4'] }).forward({ inputTensor: x, masks, targetIdx: 2, alpha: 0, targetSize: [4, 3] });
+    expectClose(await base.cam.data(), await plain.cam.data(), { atol: 2e-3, rtol: 0 }, 'α = 0 vs Grad-CAM');
+    g.dispose();
+    // explicit FinerSegmentationTarget targets give the automatic selection's map
+    const c = segMeta.finer.find((f) => f.name === 'compare_t2')!;
+    const explicit = await new F.FinerCAM({ model, targetLayers: ['backbone.layer4'] }).forward({
+      inputTensor: x, targets: masks.map((m, n) => new F.FinerSegmentationTarget(c.mains[n], c.references[n], m, c.alpha)),
+    });
+    expectClose(await explicit.cam.data(), await data.finer_compare_t2.data(), TOL.cam, 'explicit FinerSegmentationTarget');
+  });
+  test('masks: named errors', async () => {
+    const { model, data } = await loadSegModel('deeplabv3_tiny');
+    const finer = new F.FinerCAM({ model, targetLayers: ['backbone.layer4'] });
+    await expect(finer.forward({ inputTensor: data.input })).rejects.toThrow(/automatic targets need N×K logits, got \[2, 5, 24, 28\]; for a segmentation model pass masks/);
+    await expect(finer.forward({ inputTensor: data.input, masks: [new Float32Array(24 * 28)] })).rejects.toThrow(/masks must give one mask per sample \(2\), got 1/);
+    await expect(finer.forward({ inputTensor: data.input, masks: [new Float32Array(5), new Float32Array(5)] })).rejects.toThrow(/mask has 5 values but the output's maps are 24×28/);
+    await expect(finer.forward({ inputTensor: data.input, masks: [new Float32Array(672), new Float32Array(672)] })).rejects.toThrow(/the mask is empty \(its values sum to 0\)/);
+    finer.dispose();
+  });
+});
+
+describeGpu('FinerCAM on a segmentation model (WebGPU)', (backend) => {
+  test('the same cases on the WebGPU backend; a call frees the device copies of the masks', async () => {
+    const { model, data } = await loadSegModel('deeplabv3_tiny');
+    await model.to('webgpu');
+    const x = await data.input.toDevice('webgpu');
+    const masks = await Promise.all([0, 1].map(async (n) => Float32Array.from(await data[`mask_GradCAM_backbone-layer4_${n}`].data())));
+    const finer = new F.FinerCAM({ model, targetLayers: ['backbone.layer4'] });
+    for (const c of segMeta.finer) {
+      const r = await finer.forward({ inputTensor: x, masks, targetIdx: c.targetIdx, alpha: c.alpha, referenceCategoryRanks: c.ranks });
+      expect(r.references, c.name).toEqual(c.references);
+      expectClose(await r.cam.data(), await data[`finer_${c.name}`].data(), TOL.camWebgpu, `Finer ${c.name} (webgpu)`);
+      r.cam.dispose();
+      r.outputs.dispose();
+    }
+    await backend.sync();
+    const start = backend.stats().bytesInUse;
+    const again = await finer.forward({ inputTensor: x, masks });
+    again.cam.dispose();
+    again.outputs.dispose();
+    await backend.sync();
+    expect(backend.stats().bytesInUse).toBe(start);
+    finer.dispose();
   });
 });

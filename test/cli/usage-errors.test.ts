@@ -166,7 +166,7 @@ describe('the command line (item 21)', () => {
       }
     }
     const explainHelp = (await capture(() => main(['help', 'explain']))).out;
-    expect(explainHelp).toContain('  --method <gradcam|gradcam++|xgradcam|hirescam|layercam|gradcamelementwise>\n' + ' '.repeat(34) + 'base CAM method (default: gradcam)');
+    expect(explainHelp).toContain('  --method <gradcam|gradcam++|xgradcam|hirescam|layercam|gradcamelementwise|guided-gradcam>\n' + ' '.repeat(34) + 'base CAM method (guided-gradcam: Grad-CAM × guided backprop, ReLU\n');
   });
 
   it("the library's targetIdx: 1.5 is 'not an integer', before any forward pass", async () => {

@@ -12,7 +12,8 @@ export interface SegModelSpec {
   numClasses: number; asppChannels?: number; atrousRates?: number[]; input: number[];
 }
 export interface SegCamCase { name: string; method: string; targetLayers: string[]; categories: number[] }
-export const segMeta = loadFixture<{ models: SegModelSpec[]; cases: { model: string; cases: SegCamCase[] }[] }>('cam-extras/seg.json');
+export interface SegFinerCase { name: string; targetIdx: number | null; alpha: number; ranks: number[]; mains: number[]; references: number[][] }
+export const segMeta = loadFixture<{ models: SegModelSpec[]; cases: { model: string; cases: SegCamCase[] }[]; finer: SegFinerCase[] }>('cam-extras/seg.json');
 
 export async function loadSegModel(name: string): Promise<{ model: F.SegmentationModel; data: F.StateDict; spec: SegModelSpec }> {
   const spec = segMeta.models.find((m) => m.name === name)!;

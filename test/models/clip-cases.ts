@@ -27,7 +27,7 @@ export function caseConfig(name: string): { config: F.ClipConfig; targetLayer: s
 }
 
 /** Features, logits, the target layer's activation and the input gradient of one case against OpenAI's numbers. */
-export async function runClipCase(name: string, device: 'cpu' | 'webgpu', tol: Tol, gradTol: Tol, weightsFile = 'weights.safetensors'): Promise<void> {
+export async function runClipCase(name: string, device: 'cpu' | 'webgpu' | 'wasm', tol: Tol, gradTol: Tol, weightsFile = 'weights.safetensors'): Promise<void> {
   const { config, targetLayer } = caseConfig(name);
   const model = F.clip(config).eval();
   model.loadStateDict(await loadSt(join(CLIP_DIR, name, weightsFile)));

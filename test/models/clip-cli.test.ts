@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import * as F from '../../index';
 import { main } from '../../cli/main';
 import { capture, removeTempDirs, tempDir } from '../fixtures/cli-e2e/build';
+import { decodeNpy } from '../../cli/util/npy';
 import { CLIP_DIR } from './clip-cases';
 
 afterAll(removeTempDirs);
@@ -54,6 +55,29 @@ describe('explain with a zero-shot CLIP', () => {
     expect(r.code, r.err).toBe(0);
     expect(r.err).toMatch(/2 text classes, template 'a bird with a \{\}\.'/);
     expect(r.out).toMatch(/main (red|brown) crown \(\d\)/);
+  });
+
+  test('generate: CAMs of the centre crop put back into the image frame, sidecars with the class names', async () => {
+    const ds = join(dir, 'ds');
+    for (const c of ['red crown', 'brown crown']) {
+      mkdirSync(join(ds, c), { recursive: true });
+      writeFileSync(join(ds, c, 'a.png'), readFileSync(image));
+    }
+    const classes = join(dir, 'classes2.txt');
+    writeFileSync(classes, 'red crown\nbrown crown\n');
+    const save = join(dir, 'cams');
+    const r = await capture(() => main(['generate', '--dataset', ds, '--save', save, '--model', 'clip', '--weights', weights, '--tokenizer', BPE, '--classes', classes, '--template', 'a bird with a {}.', '--backend', 'cpu']));
+    expect(r.code, r.err).toBe(0);
+    const side = JSON.parse(readFileSync(join(save, 'red crown_a.json'), 'utf8'));
+    expect(side.targetIdx).toBe(0);
+    expect(side.modes.baseline.mainName).toBe('red crown');
+    expect(side.modes['finer-compare'].referenceNames).toEqual(['brown crown']);
+    const npy = decodeNpy(new Uint8Array(readFileSync(join(save, 'red crown_a.baseline.npy'))));
+    expect(npy.shape).toEqual([40, 48]);
+    // 48×40 → resized 38×32, crop from x = 3: the leftmost column lies outside what CLIP saw
+    const col0 = Array.from({ length: 40 }, (_, y) => npy.data[y * 48]);
+    expect(Math.max(...col0)).toBe(0);
+    expect(Math.max(...Array.from(npy.data))).toBeGreaterThan(0.5);
   });
 
   test('usage errors name the option and what was expected', async () => {

@@ -35,7 +35,7 @@ export async function zsModel(): Promise<F.CLIP> {
   return model;
 }
 
-export async function runZeroShotCase(device: 'cpu' | 'webgpu', camTol: Tol): Promise<void> {
+export async function runZeroShotCase(device: 'cpu' | 'webgpu' | 'wasm', camTol: Tol): Promise<void> {
   const model = await zsModel();
   await model.to(device);
   const exp = await loadSt(join(DIR, 'expected.safetensors'));

@@ -58,8 +58,7 @@ REPO = os.path.normpath(os.path.join(HERE, '..', '..'))
 OUT = os.path.join(REPO, 'test', 'fixtures', 'cam-extras')
 
 
-def import_package(src):
-    tmp = tempfile.mkdtemp(prefix='pgc-')
+def import_package(src, tmp):
     if os.path.isdir(os.path.join(src, 'pytorch_grad_cam')):
         shutil.copytree(os.path.join(src, 'pytorch_grad_cam'), os.path.join(tmp, 'pytorch_grad_cam'))
     else:
@@ -73,7 +72,6 @@ def import_package(src):
     sys.modules.setdefault('ttach', tta)
     sys.path.insert(0, tmp)
     import pytorch_grad_cam  # noqa: F401
-    return tmp
 
 
 def read_safetensors(path):
@@ -154,16 +152,50 @@ class OutWrapper(nn.Module):
         return self.model(x)['out']
 
 
-def package_cam(method_cls, model, layers, x, targets):
+def package_cam(method_cls, model, layers, x, targets, target_size='input'):
     cam = method_cls(model=model, target_layers=layers)
     out = cam.activations_and_grads(x, None, None)
     model.zero_grad()
     loss = sum(t(o) for t, o in zip(targets, out))
     loss.backward(retain_graph=True)
-    per = cam.compute_cam_per_layer(x, targets, (x.shape[3], x.shape[2]), False)
+    per = cam.compute_cam_per_layer(x, targets, (x.shape[3], x.shape[2]) if target_size == 'input' else target_size, False)
     res = cam.aggregate_multi_layers(per)
     cam.activations_and_grads.release()
     return res
+
+
+def make_seg_finer(model, x, tensors):
+    """Finer-CAM on a segmentation model, as defined in cam/finer-segmentation.ts: the mask-weighted mean
+    logits s_c = Σ out[c]·mask / Σ mask replace the logits. The package's own FinerWeightedTarget is applied to s, the
+    references are chosen by the official selection code's rule (argsort |s − s_t|, rank 0 = main), and the
+    maps stay at the feature grid (target_size None), as the official FinerCAM returns them."""
+    from pytorch_grad_cam import GradCAM
+    from pytorch_grad_cam.utils.model_targets import FinerWeightedTarget
+    N = x.shape[0]
+    masks = [tensors[f'mask_GradCAM_backbone-layer4_{n}'].numpy() for n in range(N)]
+    with torch.no_grad():
+        out = model(x)
+    scores = np.stack([((out[n] * torch.from_numpy(masks[n])).sum((1, 2)) / torch.from_numpy(masks[n]).sum()).numpy() for n in range(N)])
+    cases = []
+    for name, target_idx, alpha, ranks in [('default', None, 1.0, [1, 2, 3]), ('compare_t2', 2, 1.0, [1]), ('baseline_t2', 2, 0.0, [1, 2, 3]), ('alpha06_t0', 0, 0.6, [1, 2, 9])]:
+        mains, refs, targets = [], [], []
+        for n in range(N):
+            z = scores[n]
+            t = z[np.argmax(z)] if target_idx is None else z[target_idx]
+            order = np.argsort(np.abs(z - t))
+            gaps = np.diff(np.sort(np.abs(z - t)))
+            assert gaps.min() > 1e-3, gaps  # no near-ties: the order is unambiguous
+            main = int(order[0])
+            r = [int(order[k]) for k in ranks if k < len(z)]
+            mains.append(main)
+            refs.append(r)
+            fw = FinerWeightedTarget(main, r, alpha)
+            targets.append(lambda o, m=torch.from_numpy(masks[n]), fw=fw: fw((o * m).sum((1, 2)) / m.sum()))
+        cam = package_cam(GradCAM, model, [model.model.backbone.layer4], x, targets, target_size=None)
+        tensors[f'finer_{name}'] = torch.from_numpy(np.float32(cam))
+        cases.append({'name': name, 'targetIdx': target_idx, 'alpha': alpha, 'ranks': ranks, 'mains': mains, 'references': refs})
+    tensors['finer_scores'] = torch.from_numpy(np.float32(scores))
+    return cases
 
 
 def make_seg():
@@ -212,6 +244,8 @@ def make_seg():
             for n in range(N):
                 tensors[f'mask_{cname}_{n}'] = torch.from_numpy(masks[n])
             cases.append({'name': cname, 'method': method, 'targetLayers': layer_names, 'categories': cats[:N]})
+        if cfg['kind'] == 'deeplabv3':
+            meta['finer'] = make_seg_finer(wrapped, x, tensors)
         write_safetensors(os.path.join(OUT, f'seg_{cfg["name"]}.safetensors'), tensors)
         meta['models'].append({**cfg, 'params': sum(p.numel() for p in m.parameters())})
         meta['cases'].append({'model': cfg['name'], 'cases': cases})
@@ -418,8 +452,9 @@ def main():
         sys.exit(__doc__)
     torch.set_num_threads(1)
     os.makedirs(OUT, exist_ok=True)
-    tmp = import_package(sys.argv[1])
+    tmp = tempfile.mkdtemp(prefix='pgc-')
     try:
+        import_package(sys.argv[1], tmp)
         make_seg()
         make_guided()
         make_sobel()

@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
 """CLIP fixtures made by OpenAI's own code (../shared/reference/openai-clip, imported through clip_common.py).
 
-Run:  /usr/bin/python3 test/reference/make_clip_fixtures.py      (deterministic; rewrites everything below)
+Run:  /usr/bin/python3 test/reference/make_clip_fixtures.py      (deterministic; rewrites every CLIP fixture, ~40 s)
+
+It also runs make_clip_model_fixtures.py (tiny seeded CLIPs, presets, preprocessing) and
+make_clip_zeroshot_fixtures.py (zero-shot classes from prompts, Finer-CAM over them); see their docstrings.
+Needs Debian's python3-regex and python3-tqdm (apt-get install python3-regex python3-tqdm) besides python3-torch.
 
 Writes into test/fixtures/clip/:
   bpe_simple_vocab_16e6.txt.gz   OpenAI's BPE vocabulary, copied unchanged (1.3 MB)
@@ -187,3 +191,7 @@ def main():
 
 if __name__ == '__main__':
     main()
+    import make_clip_model_fixtures
+    import make_clip_zeroshot_fixtures
+    make_clip_model_fixtures.main()
+    make_clip_zeroshot_fixtures.main()

@@ -9,7 +9,8 @@ Writes test/fixtures/clip/<case>/{case.json, weights.safetensors, input.safetens
   rn_tiny       ModifiedResNet image tower (width 4, blocks [1, 2, 1, 1], 64×64 images, 2 heads), same text tower
 and test/fixtures/clip/vit_tiny/hf_weights.safetensors (the vit_tiny weights under Hugging Face CLIPModel names,
 laid out as transformers' convert_clip_original_pytorch_to_hf.py does), and presets.json (OpenAI's state-dict
-shapes of the released models and the arguments build_model infers from them).
+shapes of the released models and the arguments build_model infers from them), and test/fixtures/clip/preprocess/
+(clip._transform on PNG-stored images, see preprocess_fixtures).
 OpenAI derives the image tower's heads from its width (width / 64); the tiny ViT has width 32, so its image tower
 is built with OpenAI's own VisionTransformer class and 4 heads and put in place of model.visual.
 """

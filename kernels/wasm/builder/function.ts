@@ -311,6 +311,7 @@ export class F32Ops extends Ops {
   ceil(a: Operand): Expr { return this.op(F, [a], 0x8d); }
   floor(a: Operand): Expr { return this.op(F, [a], 0x8e); }
   nearest(a: Operand): Expr { return this.op(F, [a], 0x90); }
+  eq(a: Operand, b: Operand): Expr { return this.op(F, [a, b], 0x5b); }
   gt(a: Operand, b: Operand): Expr { return this.op(F, [a, b], 0x5e); }
   ne(a: Operand, b: Operand): Expr { return this.op(F, [a, b], 0x5c); }
   load(addr: Operand, offset = 0): Expr { return this.op(['i32'], [addr], 0x2a, ...this.f.memarg(4, offset)); }
@@ -323,6 +324,12 @@ export class V128Ops extends Ops {
   load32Splat(addr: Operand, offset = 0): Expr { return this.simdOp(['i32'], [addr], 0x09, ...this.f.memarg(4, offset)); }
   store(addr: Operand, value: Operand, offset = 0): void { this.simdOp(['i32', 'v128'], [addr, value], 0x0b, ...this.f.memarg(16, offset)).emit(); }
   and(a: Operand, b: Operand): Expr { return this.simdOp(V, [a, b], 0x4e); }
+  /** Lane-wise i32 arithmetic on the v128's bits (for exponent tricks). */
+  i32x4Add(a: Operand, b: Operand): Expr { return this.simdOp(V, [a, b], 0xae); }
+  i32x4Shl(a: Operand, bits: Operand): Expr { return this.simdOp(['v128', 'i32'], [a, bits], 0xab); }
+  i32x4Splat(x: Operand): Expr { return this.simdOp(['i32'], [x], 0x11); }
+  /** f32 lanes → i32 lanes, truncating toward zero, saturating (NaN → 0). */
+  i32x4TruncSatF32x4S(a: Operand): Expr { return this.simdOp(['v128'], [a], 0xf8); }
   /** Lanes of a where mask is set, else of b. */
   bitselect(a: Operand, b: Operand, mask: Operand): Expr { return this.simdOp(V, [a, b, mask], 0x52); }
 }

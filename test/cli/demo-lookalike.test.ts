@@ -1,0 +1,132 @@
+// The look-alike demo (issue 14): the broad pre-training generator, deterministic training of the
+// backbone and of the probe (short runs), the committed files, and `finercam demo --lookalike` printing
+// the accuracy and look-alike rate that its results.json holds.
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import * as F from '../../index';
+import { main } from '../../cli/main';
+import { BIRD_CLASSES, renderBird } from '../../cli/demo/birds';
+import { BROAD_CARDINALITIES, broadSpecies, isDemoSpecies, renderBroad } from '../../cli/demo/broad';
+import { LOOKALIKE_ARCH, trainBackbone } from '../../cli/demo/backbone';
+import { CANDIDATE_LAYERS, LOOKALIKE_FILES, LOOKALIKE_SEEDS, classFolder, loadLookalike, lookalikePaths, trainLookalike } from '../../cli/demo/lookalike';
+import { chooseLayerOnValidation, type LookalikeEvalResult } from '../../cli/demo/evaluate-lookalike';
+import { demoWeightsDir } from '../../cli/demo/model';
+import { capture, removeTempDirs, tempDir } from '../fixtures/cli-e2e/build';
+
+afterAll(removeTempDirs);
+
+describe('broad pre-training task', () => {
+  it('is deterministic in the seed and never draws a demo class', () => {
+    const a = renderBroad(3, 17, 72);
+    const b = renderBroad(3, 17, 72);
+    expect(a.species).toEqual(b.species);
+    expect(Buffer.from(a.render.image.data).equals(Buffer.from(b.render.image.data))).toBe(true);
+    expect(Buffer.from(renderBroad(4, 17, 72).render.image.data).equals(Buffer.from(a.render.image.data))).toBe(false);
+    const seen = new Set<string>();
+    for (let i = 0; i < 3000; i++) {
+      const sp = broadSpecies(1, i);
+      expect(isDemoSpecies(sp)).toBe(false);
+      sp.forEach((v, k) => expect(v >= 0 && v < BROAD_CARDINALITIES[k]).toBe(true));
+      seen.add(sp.join(','));
+    }
+    expect(seen.size).toBeGreaterThan(2000); // many species (10,368 in all)
+    // the 12 demo classes are species of the broad task with the demo's plumage (index 6 = 0)
+    for (const c of BIRD_CLASSES) expect(isDemoSpecies([...['beak', 'eyeRing', 'crown', 'throat', 'wingBar', 'tailTip'].map((p) => (c.traits[p as 'beak'] ? 1 : 0)), 0])).toBe(true);
+  });
+
+  it('leaves the demo renders as they were (a style is opt-in)', () => {
+    const r = renderBird(5, 1234, { size: 72 });
+    const again = renderBird(5, 1234, { size: 72 });
+    expect(Buffer.from(r.image.data).equals(Buffer.from(again.image.data))).toBe(true);
+  });
+});
+
+describe('look-alike training (short runs)', () => {
+  it('the backbone: the same weights from the same seed, others from another', async () => {
+    const run = (seed: number) => trainBackbone({ steps: 2, batchSize: 4, seed, log: null, progress: false });
+    const a = await run(7);
+    const b = await run(7);
+    const c = await run(8);
+    const sa = a.vit.stateDict();
+    const sb = b.vit.stateDict();
+    for (const k of Object.keys(sa)) expect(Array.from(await sa[k].data())).toEqual(Array.from(await sb[k].data()));
+    expect(Array.from(await c.vit.stateDict()['blocks.0.attn.qkv.weight'].data())).not.toEqual(Array.from(await sa['blocks.0.attn.qkv.weight'].data()));
+    expect(a.vit.patchSize).toBe(LOOKALIKE_ARCH.patchSize);
+    expect(a.attributeAccuracy).toHaveLength(7);
+  });
+
+  it('backbone + train-probe + layer choice: byte-identical files from the same seed', async () => {
+    const choose = (m: Parameters<typeof chooseLayerOnValidation>[0], pc: number) => chooseLayerOnValidation(m, pc, CANDIDATE_LAYERS.slice(2));
+    const opts = { steps: 2, trainPerClass: 2, valPerClass: 1, choosePerClass: 1, progress: false, log: () => {} };
+    const d1 = tempDir('lookalike-a');
+    const d2 = tempDir('lookalike-b');
+    await capture(async () => (await trainLookalike({ ...opts, dir: d1 }, choose), 0));
+    await capture(async () => (await trainLookalike({ ...opts, dir: d2 }, choose), 0));
+    for (const f of [LOOKALIKE_FILES.options, LOOKALIKE_FILES.probe, LOOKALIKE_FILES.classes]) {
+      expect(readFileSync(join(d1, f)).equals(readFileSync(join(d2, f))), f).toBe(true);
+    }
+    // the backbone's tensors are identical (its metadata records the wall time, which differs)
+    const t1 = await F.loadSafetensors(new Uint8Array(readFileSync(join(d1, LOOKALIKE_FILES.backbone))));
+    const t2 = await F.loadSafetensors(new Uint8Array(readFileSync(join(d2, LOOKALIKE_FILES.backbone))));
+    for (const k of Object.keys(t1)) expect(Array.from(await t1[k].data())).toEqual(Array.from(await t2[k].data()));
+    const m1 = JSON.parse(readFileSync(join(d1, LOOKALIKE_FILES.meta), 'utf8'));
+    const m2 = JSON.parse(readFileSync(join(d2, LOOKALIKE_FILES.meta), 'utf8'));
+    expect(m1.targetLayer).toBe(m2.targetLayer);
+    expect(m1.layerChoice).toEqual(m2.layerChoice);
+    // train-probe's class order is the demo's id order
+    expect(JSON.parse(readFileSync(join(d1, LOOKALIKE_FILES.classes), 'utf8'))).toEqual(BIRD_CLASSES.map((c) => classFolder(c.id)));
+    expect(m1.seeds.val).not.toBe(m1.seeds.test);
+  }, 120_000);
+});
+
+describe('committed look-alike demo', () => {
+  it('files are small, load as explain would, and were chosen on validation images', async () => {
+    const p = lookalikePaths();
+    expect(p.dir).toBe(demoWeightsDir());
+    let total = 0;
+    for (const f of readdirAll(p.dir)) total += statSync(f).size;
+    expect(total).toBeLessThan(5 * 1024 * 1024);
+    const m = await loadLookalike();
+    expect(m.loaded.kind).toBe('vit');
+    expect(m.probe.classifier.weight.shape).toEqual([12, LOOKALIKE_ARCH.embedDim]);
+    expect(m.loaded.targetLayer).toBe(m.meta.targetLayer);
+    expect(CANDIDATE_LAYERS as readonly string[]).toContain(m.meta.targetLayer);
+    expect(m.meta.layerChoice.map((c) => c.layer)).toEqual([...CANDIDATE_LAYERS]);
+    expect(m.meta.seeds.val).toBe(LOOKALIKE_SEEDS.val);
+    expect(m.meta.seeds.test).toBe(LOOKALIKE_SEEDS.test);
+    expect(m.meta.trainSeconds.total).toBeGreaterThan(0);
+  });
+
+  it('`demo --lookalike` prints the accuracy and look-alike rate that results.json holds', async () => {
+    const out = tempDir('demo-lookalike');
+    const n = 24;
+    const r = await capture(() => main(['demo', '--lookalike', '--eval-size', String(n), '--count', '1', '--out', out, '--backend', 'cpu']));
+    expect(r.code, r.err).toBe(0);
+    const res = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as LookalikeEvalResult;
+    expect(res.n).toBe(n);
+    expect(typeof res.accuracy).toBe('number');
+    expect(typeof res.lookalikeRate).toBe('number');
+    expect(r.out).toContain(`accuracy ${(100 * res.accuracy).toFixed(1)}% on ${n} generated test images; look-alike rate ${(100 * res.lookalikeRate).toFixed(1)}%`);
+    expect(res.nLookalike).toBe(Math.round(res.lookalikeRate * n));
+    expect(res.rows.map((x) => x.mode)).toEqual(['baseline', 'finer-default', 'finer-compare', 'oracle']);
+    for (const row of res.rows) {
+      expect(row.all.rd.mean).toBeCloseTo(row.all.mainDrop.mean - row.all.refDrop.mean, 10);
+      for (const k of ['partShare', 'pointing'] as const) expect(row.all[k].mean >= 0 && row.all[k].mean <= 1).toBe(true);
+    }
+    expect(res.rows[0].all.rd.diff).toEqual({ mean: 0, se: 0 });
+    expect(res.maskedPixels).toBe(Math.round(0.05 * LOOKALIKE_ARCH.imgSize ** 2));
+    for (const label of ['Baseline', 'Finer-Default', 'Finer-Compare', 'Oracle', 'Reading.', 'vs Baseline']) expect(r.out).toContain(label);
+    expect(res.strips).toHaveLength(1);
+    expect(existsSync(res.strips[0])).toBe(true);
+  });
+
+  it('rejects options that do not apply', async () => {
+    expect((await capture(() => main(['demo', '--lookalike', '--weights', 'x.safetensors']))).code).toBe(2);
+    expect((await capture(() => main(['demo', '--lookalike', '--train', '--epochs', '3']))).code).toBe(2);
+  });
+});
+
+function readdirAll(dir: string): string[] {
+  return readdirSync(dir).map((f) => join(dir, f));
+}
