@@ -2,7 +2,7 @@
 //   bn(conv(x)) = s·(conv(x, w) + c − μ) + β,   s = γ / √(σ² + ε)   (per output channel)
 //              = conv(x, s·w) + (β + s·(c − μ)),
 // so one convolution with folded weights replaces the convolution and BatchNorm's four elementwise passes
-// over its output. The result differs from the two-step one by float32 rounding only (TOL.model covers it;
+// over its output; a ReLU after it goes into the convolution's write-back too. The result differs from the two-step one by float32 rounding only (TOL.model covers it;
 // test/wasm/fold-batchnorm.test.ts checks outputs, gradients and CAMs against the unfolded model).
 //
 // Folded only where nothing can tell the difference:
@@ -15,17 +15,18 @@
 // in eval mode (frozen statistics) and CAMs work as before. The folded weights are cached per BatchNorm and
 // rebuilt when any of the six tensors gets new storage (loading weights, an optimizer step, model.to()).
 import { Tensor } from '../core/tensor';
-import { BatchNorm2d, Conv2d } from '../core/nn/layers';
+import { BatchNorm2d, Conv2d, ReLU } from '../core/nn/layers';
 import { Module } from '../core/nn/module';
 import { record } from '../core/autograd';
 import { noGrad } from '../core/grad-mode';
 import { keep } from '../core/scope';
-import { add, mul, rsqrt, sub } from '../core/ops/elementwise';
+import { add, gt, mul, rsqrt, sub, where } from '../core/ops/elementwise';
 import { reshape } from '../core/ops/views';
 import { sumToShape } from '../core/ops/reduce';
 import { conv2d } from '../core/ops/conv';
 import { wrap } from '../core/ops/util';
 import type { Conv2dParams } from '../core/backend';
+import { convOutputSize } from '../core/shape';
 
 interface Folded {
   key: unknown[];
@@ -66,21 +67,39 @@ function folded(conv: Conv2d, bn: BatchNorm2d): Folded {
 }
 
 /**
- * bn.forward(conv.forward(x)), with the BatchNorm folded into the convolution where that is invisible
- * (see the header); otherwise exactly the two modules' forwards.
+ * bn.forward(conv.forward(x)) — then relu.forward when a ReLU module is given — with the BatchNorm folded into
+ * the convolution where that is invisible (see the header), and the ReLU fused into the convolution's
+ * write-back when it is an unhooked ReLU; otherwise exactly the modules' forwards.
  */
-export function convBatchNorm(conv: Conv2d, bn: BatchNorm2d, x: Tensor): Tensor {
-  if (!foldable(conv, bn, x)) return bn.forward(conv.forward(x));
+export function convBatchNorm(conv: Conv2d, bn: BatchNorm2d, x: Tensor, relu?: Module): Tensor {
+  if (!foldable(conv, bn, x)) {
+    const y = bn.forward(conv.forward(x));
+    return relu ? relu.forward(y) : y;
+  }
+  const fuseRelu = relu !== undefined && relu.constructor === ReLU && !hooked(relu);
   const f = folded(conv, bn);
   const p: Conv2dParams = { stride: conv.stride, padding: conv.padding, dilation: conv.dilation, groups: conv.groups };
-  const y = noGrad(() => conv2d(x, f.w, f.b, p));
+  let y: Tensor;
+  if (fuseRelu) {
+    const [N, , H, W] = x.shape;
+    const [O, , kh, kw] = conv.weight.shape;
+    const shape = [N, O, convOutputSize(H, kh, p.stride[0], p.padding[0], p.dilation[0]), convOutputSize(W, kw, p.stride[1], p.padding[1], p.dilation[1])];
+    y = wrap(x.backend.conv2d(x, f.w, p, { bias: f.b, activation: 'relu' }), shape, x.dtype);
+  } else y = noGrad(() => conv2d(x, f.w, f.b, p));
+  const out = recordFolded(conv, bn, x, y, f, p, fuseRelu);
+  return relu && !fuseRelu ? relu.forward(out) : out;
+}
+
+function recordFolded(conv: Conv2d, bn: BatchNorm2d, x: Tensor, y: Tensor, f: Folded, p: Conv2dParams, relu: boolean): Tensor {
   const O = conv.weight.shape[0];
   const perChannel = (t: Tensor) => reshape(t, [1, O, 1, 1]);
   const channelSum = (g: Tensor) => reshape(sumToShape(g, [1, O, 1, 1]), [O]);
   const inputs = [x, conv.weight, ...(conv.bias ? [conv.bias] : []), bn.weight, bn.bias];
   const xShape = x.shape, wShape = conv.weight.shape;
   const { w: wF, s } = f;
-  return record('conv2d_batchnorm', inputs, y, (g, needs) => {
+  return record(relu ? 'conv2d_batchnorm_relu' : 'conv2d_batchnorm', inputs, y, (gOut, needs) => {
+    // through the fused relu: the gradient passes where the output is positive (y > 0 ⇔ its input > 0)
+    const g = relu ? where(gt(y, 0), gOut, 0) : gOut;
     const [nx, nw] = needs;
     const nc = conv.bias ? needs[2] : false;
     const [ng, nb] = needs.slice(conv.bias ? 3 : 2);
@@ -93,5 +112,5 @@ export function convBatchNorm(conv: Conv2d, bn: BatchNorm2d, x: Tensor): Tensor 
     out.push(ng ? channelSum(mul(g, mul(sub(noGrad(() => conv.forward(x)), perChannel(bn.runningMean)), perChannel(rsqrt(add(bn.runningVar, bn.opts.eps ?? 1e-5)))))) : null);
     out.push(nb ? channelSum(g) : null);
     return out;
-  }, [x, wF, s]);
+  }, relu ? [x, wF, s, y] : [x, wF, s]);
 }

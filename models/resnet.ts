@@ -43,7 +43,7 @@ export class BasicBlock extends Module {
     this.downsample = downsample ? this.addModule('downsample', downsample) : null;
   }
   forward(x: Tensor): Tensor {
-    let out = this.relu.forward(convBatchNorm(this.conv1, this.bn1, x));
+    let out = convBatchNorm(this.conv1, this.bn1, x, this.relu);
     out = convBatchNorm(this.conv2, this.bn2, out);
     const identity = this.downsample ? downsampleForward(this.downsample, x) : x;
     return this.relu.forward(add(out, identity));
@@ -67,8 +67,8 @@ export class Bottleneck extends Module {
     this.downsample = downsample ? this.addModule('downsample', downsample) : null;
   }
   forward(x: Tensor): Tensor {
-    let out = this.relu.forward(convBatchNorm(this.conv1, this.bn1, x));
-    out = this.relu.forward(convBatchNorm(this.conv2, this.bn2, out));
+    let out = convBatchNorm(this.conv1, this.bn1, x, this.relu);
+    out = convBatchNorm(this.conv2, this.bn2, out, this.relu);
     out = convBatchNorm(this.conv3, this.bn3, out);
     const identity = this.downsample ? downsampleForward(this.downsample, x) : x;
     return this.relu.forward(add(out, identity));
@@ -150,7 +150,7 @@ export class ResNet extends Module {
     if (x.rank !== 4 || x.shape[1] !== this.inChannels) {
       throw new Error(`ResNet.forward: expected input [N, ${this.inChannels}, H, W], got ${fmtShape(x.shape)}`);
     }
-    x = this.maxpool.forward(this.relu.forward(convBatchNorm(this.conv1, this.bn1, x)));
+    x = this.maxpool.forward(convBatchNorm(this.conv1, this.bn1, x, this.relu));
     x = this.layer1.forward(x);
     x = this.layer2.forward(x);
     x = this.layer3.forward(x);

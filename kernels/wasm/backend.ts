@@ -77,6 +77,9 @@ type Ptr3 = (a: number, b: number, out: number, n: number) => void;
 type PtrS = (a: number, s: number, out: number, n: number, first: number) => void;
 type Ptr2 = (a: number, out: number, n: number) => void;
 
+/** Smallest data-movement kernel (floats moved or compared) split over threads: ~50 µs of one thread. */
+const PARALLEL_MIN_MOVES = 1 << 18;
+
 /** The engine lacks WebAssembly SIMD: the wasm backend cannot run here (use 'cpu'). */
 export function wasmSimdAvailable(): boolean {
   return detectFeatures().simd;
@@ -560,9 +563,27 @@ export class WasmBackend implements Backend {
     return out;
   }
 
-  /** im2col of one (image, group) from byte address x into cols (conv-kernel.ts). */
+  /**
+   * Runs `fn` over units [0, units) split into contiguous ranges, one per thread, when the work (units × cost
+   * per unit) is large enough to pay for waking the workers; args(u0, u1) gives a range's arguments. Ranges
+   * write disjoint outputs, so the result is the same on any number of threads.
+   */
+  private parallel(fn: string, units: number, costPerUnit: number, args: (u0: number, u1: number) => number[]): void {
+    const threads = Math.min(this.getThreads(), units);
+    if (threads <= 1 || units * costPerUnit < PARALLEL_MIN_MOVES) {
+      (this.ex[fn] as (...a: number[]) => void)(...args(0, units));
+      return;
+    }
+    const per = Math.ceil(units / threads);
+    const tasks = [];
+    for (let u = 0; u < units; u += per) tasks.push({ fn, args: args(u, Math.min(units, u + per)) });
+    this.pool!.run(tasks, (t) => (this.ex[t.fn] as (...a: number[]) => void)(...t.args));
+  }
+
+  /** im2col of one (image, group) from byte address x into cols (conv-kernel.ts), channels split over threads. */
   private im2col(x: number, cols: number, g: ConvGeometry, p: Conv2dParams): void {
-    (this.ex.im2col as (...a: number[]) => void)(x, cols, g.Cg, g.H, g.W, g.kh, g.kw, g.Ho, g.Wo, p.stride[0], p.stride[1], p.padding[0], p.padding[1], p.dilation[0], p.dilation[1]);
+    this.parallel('im2col', g.Cg, g.kh * g.kw * g.P, (c0, c1) => [x + 4 * c0 * g.H * g.W, cols + 4 * c0 * g.kh * g.kw * g.P, c1 - c0,
+      g.H, g.W, g.kh, g.kw, g.Ho, g.Wo, p.stride[0], p.stride[1], p.padding[0], p.padding[1], p.dilation[0], p.dilation[1]]);
   }
 
   /** gx += col2im(cols) for one (image, group) (conv-kernel.ts). */
@@ -692,7 +713,8 @@ export class WasmBackend implements Backend {
     const indices = this.alloc('int32', N * C * Ho * Wo);
     if (x.dtype === 'float32') {
       const temps: WasmStorage[] = [];
-      (this.ex.maxpool as (...a: number[]) => void)(this.contiguousPtr(x, temps), values.ptr, indices.ptr, N * C, H, W, Ho, Wo, kh, kw, sh, sw, ph, pw, dh, dw);
+      const xp = this.contiguousPtr(x, temps);
+      this.parallel('maxpool', N * C, Ho * Wo * kh * kw, (p0, p1) => [xp + 4 * p0 * H * W, values.ptr + 4 * p0 * Ho * Wo, indices.ptr + 4 * p0 * Ho * Wo, p1 - p0, H, W, Ho, Wo, kh, kw, sh, sw, ph, pw, dh, dw]);
       this.freeAll(temps);
       return { values, indices };
     }

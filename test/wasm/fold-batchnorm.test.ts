@@ -2,7 +2,8 @@
 // bottleneck ResNet with non-trivial BatchNorm statistics gives the same logits, the same gradients (input,
 // conv weights, γ, β) and the same CAMs as the unfolded model on the CPU reference within the tolerances the
 // wasm model tests use; the fold really happens (BatchNorm's elementwise passes are gone), and it is skipped
-// where it could be seen: a forward hook on the conv or the BatchNorm (exact output), training mode.
+// where it could be seen: a forward hook on the conv, the BatchNorm or the ReLU after them (exact output),
+// training mode.
 import { afterAll, describe, expect, test } from 'vitest';
 import * as F from '../../index';
 import { getBackend } from '../../core/device';
@@ -91,12 +92,14 @@ describe('BatchNorm folding on wasm', () => {
 
   test('a hook on a conv or its BatchNorm sees the exact unfolded output', async () => {
     const { cpu, wasm, x, xw } = await pair();
-    for (const name of ['layer2.0.bn2', 'layer2.0.conv2', 'layer3.0.downsample.0']) {
-      const seen: F.Tensor[] = [];
-      const hs = [cpu, wasm].map((m) => m.getSubmodule(name).registerForwardHook((_m, _i, out) => void seen.push(out)));
+    // (a ReLU module is shared by a block's three activations: its hook sees three outputs per forward)
+    for (const name of ['layer2.0.bn2', 'layer2.0.conv2', 'layer3.0.downsample.0', 'layer2.0.relu']) {
+      const seen: F.Tensor[][] = [[], []];
+      const hs = [cpu, wasm].map((m, i) => m.getSubmodule(name).registerForwardHook((_m, _i, out) => void seen[i].push(out)));
       F.noGrad(() => cpu.forward(x));
-      await binaryCalls(() => F.noGrad(() => wasm.forward(xw)));
-      expectClose(await seen[1].data(), await seen[0].data(), TOL.crossBackend, name);
+      F.noGrad(() => wasm.forward(xw));
+      expect(seen[1].length).toBe(seen[0].length);
+      for (let k = 0; k < seen[0].length; k++) expectClose(await seen[1][k].data(), await seen[0][k].data(), TOL.crossBackend, `${name} #${k}`);
       for (const h of hs) h.remove();
     }
   });

@@ -1,17 +1,17 @@
 // examples/embed.html, the documented embedding example: under 40 lines, served beside a package laid out as
 // `npm install finercam` leaves it (dist/index.js built with build.mjs's library settings, the demo
 // weights), it draws the Grad-CAM of a user image that equals the same calls in Node.
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import * as F from '../../index';
 import { loadDemoModel } from '../../cli/demo/model';
+import { CHROMIUM, describeBrowser } from './browser';
 
 const ROOT = resolve(__dirname, '../..');
-const CHROMIUM = '/usr/bin/chromium';
 const EXAMPLE = join(ROOT, 'examples/embed.html');
 let dir = '';
 
@@ -19,10 +19,9 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-describe('the embedding example', () => {
+describeBrowser('the embedding example', () => {
   it('is one HTML file under 40 lines that draws a Grad-CAM equal to Node\'s', async () => {
     expect(readFileSync(EXAMPLE, 'utf8').trimEnd().split('\n').length).toBeLessThan(40);
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`);
     dir = mkdtempSync(join(tmpdir(), 'finercam-embed-'));
     const pkg = join(dir, 'node_modules/finercam');
     mkdirSync(join(pkg, 'cli/demo/weights'), { recursive: true });

@@ -158,6 +158,20 @@ describe('BaseCAM trace', () => {
     rl.outputs.dispose();
   });
 
+  it('gradient-free methods trace their target and map without a gradient step (EigenCAM)', async () => {
+    const e = new F.EigenCAM({ model, targetLayers: [layer] });
+    const r = await e.forward({ inputTensor: x, targets: [new F.ClassifierOutputTarget(2)], trace: true });
+    e.dispose();
+    const t = r.trace!;
+    expect(t.steps.map((s) => s.key)).toEqual(['activations', 'weightedSum', 'relu', 'normalised', 'resized', 'combined', 'cam']);
+    expect(step(t, 'weightedSum', 0).formula).toBe('M = first principal component of A');
+    const z = await r.outputs.data();
+    expect(t.targets[0][0]).toMatchObject({ kind: 'class', main: 2, value: z[2] });
+    expect(Array.from(step(t, 'cam', 0, null).data)).toEqual(Array.from(await r.cam.data()));
+    r.cam.dispose();
+    r.outputs.dispose();
+  });
+
   it('refuses what it cannot trace with a readable error', async () => {
     const g = new F.GradCAM({ model, targetLayers: [layer] });
     await expect(g.forward({ inputTensor: x, trace: true, augSmooth: true })).rejects.toThrow(/trace and augSmooth cannot be combined/);
