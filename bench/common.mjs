@@ -64,7 +64,9 @@ export async function timeReps(fn, reps, warmup, quietWait) {
   for (let i = 0; i < warmup; i++) await fn();
   const all = [];
   const t0All = performance.now();
-  const more = (tries) => tries < reps * 3 || (tries < reps * 20 && performance.now() - t0All < 30_000);
+  // FINERCAM_BENCH_NO_RETRY=1 (bench/cam-rounds.mjs): exactly `reps` passes, disturbed or not
+  const noRetry = process.env.FINERCAM_BENCH_NO_RETRY === '1';
+  const more = (tries) => (noRetry ? tries < reps : tries < reps * 3 || (tries < reps * 20 && performance.now() - t0All < 30_000));
   for (let tries = 0; more(tries) && all.filter((p) => p.kept).length < reps; tries++) {
     if (quietWait > 0) await waitQuiet({ maxMs: quietWait * 1e3, maxOther: 0.3 });
     const s = otherStart();

@@ -104,7 +104,11 @@ def timeit(fn, reps, warmup, quiet):
     tries = 0
     t_all = time.perf_counter()
 
+    no_retry = os.environ.get("FINERCAM_BENCH_NO_RETRY") == "1"  # bench/cam-rounds.mjs: exactly reps passes
+
     def more():
+        if no_retry:
+            return tries < reps
         return tries < reps * 3 or (tries < reps * 20 and time.perf_counter() - t_all < 30)
 
     while more() and sum(p[2] for p in passes) < reps:

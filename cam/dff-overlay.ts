@@ -12,7 +12,7 @@ import { Tensor } from '../core/tensor';
 import { softmax } from '../core/ops/softmax';
 import { fmtShape } from '../core/shape';
 import { assertRgbImage, type RgbImage } from '../image/types';
-import { drawText, measureText } from '../cli/util/font';
+import { drawText, measureText } from '../image/font';
 import { DeepFeatureFactorization } from './dff';
 import type { LayerRef } from './capture';
 import type { ReshapeTransform } from './reshape';

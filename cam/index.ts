@@ -17,8 +17,6 @@ export type { Target, TargetObject, FinerObjective } from './targets';
 export { vitReshapeTransform, swinReshapeTransform } from './reshape';
 export type { ReshapeTransform, GridInfo, VitReshapeOptions, SwinReshapeOptions } from './reshape';
 export { firstComponentProjection } from './pca';
-export { preprocess, imageToTensor, resolveNorm, NORMALIZATIONS } from './preprocess';
-export type { PreprocessOptions, Preprocessed, Normalization, NormName } from './preprocess';
 export { ScoreCAM } from './methods/score';
 export { AblationCAM } from './methods/ablation';
 export type { ForwardFrom } from './methods/ablation';

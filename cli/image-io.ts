@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import * as F from '../index';
 import { writeFileAtomic } from './util/atomic-write';
-import type { RgbImage } from './util/canvas';
+import type { RgbImage } from '../image/canvas';
 
 export async function readImage(path: string): Promise<RgbImage> {
   const bytes = new Uint8Array(await readFile(path));

@@ -25,6 +25,8 @@ export { ClipVisionTransformer } from './clip/vision-transformer';
 export { ModifiedResNet, ClipBottleneck, AttentionPool2d } from './clip/modified-resnet';
 export { ClipTransformer, ResidualAttentionBlock, ClipMultiheadAttention, QuickGELU } from './clip/layers';
 export { fromHfClip, isHfClipStateDict } from './clip/hf-names';
+export { preprocess, imageToTensor, resolveNorm, NORMALIZATIONS } from './preprocess';
+export type { PreprocessOptions, Preprocessed, Normalization, NormName } from './preprocess';
 export { clipPreprocess } from './clip/preprocess';
 export type { ClipPreprocessOptions, ClipPreprocessed } from './clip/preprocess';
 export { ZeroShotClassifier, zeroShotTextFeatures } from './clip/zero-shot';

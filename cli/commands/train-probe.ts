@@ -25,7 +25,7 @@ import { peekBackbone } from '../train/model-peek';
 import { writeFilesAtomic } from '../util/atomic-write';
 import { checkOutputDir, checkOutputFile } from '../util/output-path';
 import { evalTransform, trainTransform, writeNormalized, type Rng } from '../train/transforms';
-import type { RgbImage } from '../util/canvas';
+import type { RgbImage } from '../../image/canvas';
 
 export const TRAIN_PROBE_OPTIONS: Record<string, OptionSpec> = {
   dataset: { kind: 'string', help: 'root with train/<class>/<image> and val/ (or valid/ or test/); else split 80/20' },

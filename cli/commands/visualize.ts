@@ -13,7 +13,7 @@ import { MODES } from '../modes';
 import { readImage, writePng } from '../image-io';
 import { composeStrip } from '../util/strip';
 import { checkOutputDir } from '../util/output-path';
-import { createImage, type RgbImage } from '../util/canvas';
+import { createImage, type RgbImage } from '../../image/canvas';
 import { decodeNpy } from '../util/npy';
 import { Progress } from '../progress';
 import * as F from '../../index';

@@ -47,7 +47,7 @@
  * mask. (The attribute only changes colours inside the footprint; the pose,
  * background, lighting and noise never depend on the class.)
  */
-import { createImage, type RgbImage } from '../util/canvas';
+import { createImage, type RgbImage } from '../../image/canvas';
 import { BIRD_CLASSES, BIRD_CLASS_NAMES, type BirdClass, type BirdPart, type BirdTraits } from './birdClasses';
 import { checkSeed, hashInts, hashUnit, mix32, mulberry32 } from './rng';
 import { capsule, circle, convexPolygon, coverage, ellipse, halfPlane, intersect, union, type Sdf } from './sdf';
@@ -154,6 +154,8 @@ export interface BirdRender {
   readonly image: RgbImage;
   /** `size * size`, 1 inside the discriminative part (see the module comment). */
   readonly partMask: Uint8Array;
+  /** With `allMasks`: every part's mask, by the same rule as `partMask`. */
+  readonly partMasks?: Readonly<Record<BirdPart, Uint8Array>>;
 }
 
 interface Pose {
@@ -365,7 +367,7 @@ for (const sdf of Object.values(G)) BOXES.set(sdf, boundingBox(sdf));
 export function renderBirdTraits(
   birdTraits: BirdTraits,
   seed: number,
-  options: RenderOptions & { maskPart?: BirdPart | null; style?: BirdStyle } = {},
+  options: RenderOptions & { maskPart?: BirdPart | null; style?: BirdStyle; allMasks?: boolean } = {},
 ): BirdRender {
   const size = options.size ?? 64;
   if (!Number.isInteger(size) || size < 8) throw new RangeError(`renderBird: size must be an integer >= 8, got ${size}`);
@@ -427,9 +429,12 @@ export function renderBirdTraits(
     }
   }
   const partMask = new Uint8Array(size * size);
+  const all = options.allMasks ? (Object.fromEntries(layers.filter((l) => l.part).map((l) => [l.part, new Uint8Array(size * size)])) as Record<BirdPart, Uint8Array>) : null;
+  const active: Uint8Array[] = [];
   const pad = 1 / unit; // coverage reaches half a pixel outside a shape
   let maskActive = false;
   for (const layer of layers) {
+    const own = all && layer.part ? all[layer.part] : null;
     const isMaskPart = maskPart !== null && layer.part === maskPart;
     if (isMaskPart) maskActive = true;
     const box = BOXES.get(layer.sdf)!;
@@ -446,8 +451,13 @@ export function renderBirdTraits(
       const i = idx[k]!;
       if (isMaskPart) partMask[i] = 1;
       else if (maskActive && c >= 1 && layer.color !== null) partMask[i] = 0; // fully covered later
+      if (all) {
+        if (c >= 1 && layer.color !== null) for (const a of active) if (a !== own) a[i] = 0;
+        if (own) own[i] = 1;
+      }
       if (layer.color !== null) blend(p.rgb, 3 * i, layer.color, c);
     }
+    if (own) active.push(own);
   }
 
   // lighting gradient and pixel noise (independent of the traits), then quantize
@@ -471,7 +481,7 @@ export function renderBirdTraits(
       }
     }
   }
-  return { image, partMask };
+  return all ? { image, partMask, partMasks: all } : { image, partMask };
 }
 
 function birdClass(classId: number): BirdClass {

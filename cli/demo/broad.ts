@@ -19,7 +19,9 @@
  *   tailTip   | none, white, black
  *   plumage   | brown (the demo's), grey, olive, rufous, slate, sand
  *
- * The pre-training labels are the seven attribute values (one softmax head each).
+ * The pre-training labels are the seven attribute values of the image (one softmax head each) and, for
+ * every patch of the ViT's token grid, which value of each part it shows (or that the part is not there:
+ * `tokenLabels`), a dense part-parsing task that teaches every token what it sees.
  */
 import { ATTRIBUTE_COLOR, BACKGROUNDS, BIRD_CLASSES, BIRD_PARTS, renderBirdTraits, type BirdPart, type BirdRender, type BirdStyle, type Rgbf } from './birds';
 import { checkSeed, hashInts, mulberry32 } from './rng';
@@ -86,6 +88,30 @@ const NO_TRAITS = Object.freeze(Object.fromEntries(BIRD_PARTS.map((p) => [p, fal
 /** Broad image `index` of data set `seed`: its species and the render (no part mask). */
 export function renderBroad(seed: number, index: number, size: number): { species: Species; render: BirdRender } {
   const species = broadSpecies(seed, index);
-  const render = renderBirdTraits(NO_TRAITS, hashInts(checkSeed(seed), index, 0xb10d), { size, style: speciesStyle(species) });
+  const render = renderBirdTraits(NO_TRAITS, hashInts(checkSeed(seed), index, 0xb10d), { size, style: speciesStyle(species), allMasks: true });
   return { species, render };
+}
+
+/**
+ * Dense labels of a render on a `grid`×`grid` patch grid: for each part (BIRD_PARTS order) an Int32Array
+ * of grid² labels, the species' value of that part where the part's mask covers at least 30% of the
+ * patch, else the extra label `cardinality` ("not here").
+ */
+export function tokenLabels(render: BirdRender, species: Species, size: number, grid: number): Int32Array[] {
+  const p = size / grid;
+  if (!Number.isInteger(p)) throw new RangeError(`tokenLabels: ${size} is not a multiple of the grid ${grid}`);
+  const masks = render.partMasks;
+  if (!masks) throw new Error('tokenLabels: the render has no part masks (allMasks)');
+  return BIRD_PARTS.map((part, a) => {
+    const m = masks[part];
+    const out = new Int32Array(grid * grid).fill(BROAD_CARDINALITIES[a]);
+    for (let gy = 0; gy < grid; gy++) {
+      for (let gx = 0; gx < grid; gx++) {
+        let c = 0;
+        for (let y = gy * p; y < (gy + 1) * p; y++) for (let x = gx * p; x < (gx + 1) * p; x++) c += m[y * size + x];
+        if (c >= 0.3 * p * p) out[gy * grid + gx] = species[a];
+      }
+    }
+    return out;
+  });
 }

@@ -24,7 +24,7 @@ import { resizeCam, writePng } from '../image-io';
 import { writeFileAtomic } from '../util/atomic-write';
 import { Progress } from '../progress';
 import { composeStrip } from '../util/strip';
-import { resizeNearest, type RgbImage } from '../util/canvas';
+import { resizeNearest, type RgbImage } from '../../image/canvas';
 import { BIRD_CLASSES, makeDataset, renderBird, sampleSeed } from './birds';
 import { DEMO_NORM, imagesToTensor, type DemoModel } from './model';
 

@@ -152,11 +152,14 @@ export async function trainLookalike(options: Partial<LookalikeTrainOptions>, ch
   const bb = await trainBackbone({ steps: o.steps, seed: o.seed, arch, log: o.log, progress: o.progress });
   await saveBackbone(bb, arch, paths.backbone, paths.options);
   bb.vit.dispose();
-  return trainProbeAndChooseLayer(o, chooseLayer);
+  return trainProbeAndChooseLayer(o, chooseLayer, Math.round(bb.trainSeconds));
 }
 
-/** Steps 2-3, on the backbone that step 1 wrote (its metadata says how it was trained). */
-export async function trainProbeAndChooseLayer(options: Partial<LookalikeTrainOptions>, chooseLayer: LayerChooser): Promise<LookalikeModel> {
+/**
+ * Steps 2-3, on the backbone that step 1 wrote (its metadata says how it was trained). The weights files
+ * hold no timings, so a rerun reproduces them byte for byte; the times go to lookalike.json.
+ */
+export async function trainProbeAndChooseLayer(options: Partial<LookalikeTrainOptions>, chooseLayer: LayerChooser, backboneSeconds: number): Promise<LookalikeModel> {
   const o = { ...DEFAULT_LOOKALIKE_TRAIN, ...options };
   const paths = lookalikePaths(o.dir);
   const arch = LOOKALIKE_ARCH;
@@ -196,7 +199,7 @@ export async function trainProbeAndChooseLayer(options: Partial<LookalikeTrainOp
       recipe: "finercam train-probe defaults (the seed's dino_train.py): Adam 3e-4, batch 128, 20 epochs, seed 42; cached features, no augmentation",
       trainPerClass: o.trainPerClass, valPerClass: o.valPerClass, bestEpoch: Number(probeMeta.best_epoch),
     },
-    trainSeconds: { backbone: Number(bbMeta.train_seconds), probe: Math.round((t2 - t1) / 1000), layerChoice: 0, total: 0 },
+    trainSeconds: { backbone: backboneSeconds, probe: Math.round((t2 - t1) / 1000), layerChoice: 0, total: 0 },
     command: `finercam demo --lookalike --train${Number(bbSettings.seed) !== DEFAULT_LOOKALIKE_TRAIN.seed ? ` --seed ${String(bbSettings.seed)}` : ''}`,
   };
   await writeFileAtomic(paths.meta, `${JSON.stringify(meta, null, 1)}\n`);

@@ -14,7 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as F from '../../index';
 import type { LoadedModel } from '../model-spec';
-import type { RgbImage } from '../util/canvas';
+import type { RgbImage } from '../../image/canvas';
 import { BIRD_CLASS_NAMES } from './birds';
 
 export interface DemoArch {

@@ -13,7 +13,7 @@ import { Progress, fmtTime } from '../progress';
 import { makeDataset } from './birds';
 import { hashInts, mulberry32 } from './rng';
 import { DEMO_ARCH, DEMO_NORM, argmaxRows, buildDemoModel, imagesToTensor, predictLogits, type DemoArch, type DemoMeta } from './model';
-import type { RgbImage } from '../util/canvas';
+import type { RgbImage } from '../../image/canvas';
 
 /** The generated test set's seed (the training sets use hashInts(seed, epoch), never this). */
 export const DEMO_TEST_SEED = 9_000_001;

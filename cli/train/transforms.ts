@@ -4,7 +4,7 @@
 // followed by ToTensor + Normalize. Random numbers come from a seeded generator (ours, not torch's, so
 // the crops differ from torch's for the same seed; the distribution and the arithmetic are the same).
 import * as F from '../../index';
-import { crop, type RgbImage } from '../util/canvas';
+import { crop, type RgbImage } from '../../image/canvas';
 
 export interface Rng {
   uniform: () => number;

@@ -17,8 +17,8 @@
  * before JET is applied.
  */
 import { applyColormapJet } from '../../image/colormap';
-import { BLACK, blit, createImage, fillRect, WHITE, type Rgb, type RgbImage } from './canvas';
-import { CHAR_ADVANCE, drawText, fitText, LINE_ADVANCE, measureText } from './font';
+import { BLACK, blit, createImage, fillRect, WHITE, type Rgb, type RgbImage } from '../../image/canvas';
+import { CHAR_ADVANCE, drawText, fitText, LINE_ADVANCE, measureText } from '../../image/font';
 
 export interface StripOptions {
   /** Height every tile is scaled to (default: the tallest tile). */

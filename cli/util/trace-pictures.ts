@@ -2,7 +2,7 @@
 // OpenCV's JET, and signed values with a blue-white-red scale centred at 0 (scaled by the largest
 // magnitude), so a sign is never hidden by a min-max stretch.
 import * as F from '../../index';
-import { createImage, blit } from './canvas';
+import { createImage, blit } from '../../image/canvas';
 
 /** Values in [0, 1] through JET, with showCamOnImage's uint8(255·v) truncation. */
 export function jetImage(values: ArrayLike<number>, width: number, height: number): F.RgbImage {

@@ -5,7 +5,7 @@ import type { DeviceName } from '../../core/device';
 import type { Tensor } from '../../core/tensor';
 import { resizeBicubicPil } from '../../image/resize';
 import type { RgbImage } from '../../image/types';
-import { imageToTensor, NORMALIZATIONS, resolveNorm, type Normalization } from '../../cam/preprocess';
+import { imageToTensor, NORMALIZATIONS, resolveNorm, type Normalization } from '../preprocess';
 
 export interface ClipPreprocessOptions {
   /** The model's imageResolution (224 for most released CLIPs, 336 for ViT-L/14@336px). */

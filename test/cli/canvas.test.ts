@@ -14,8 +14,8 @@ import {
   WHITE,
   type Rgb,
   type RgbImage,
-} from '../../cli/util/canvas';
-import { CHAR_ADVANCE, drawText, fitText, glyphRows, GLYPH_HEIGHT, GLYPH_WIDTH, measureText } from '../../cli/util/font';
+} from '../../image/canvas';
+import { CHAR_ADVANCE, drawText, fitText, glyphRows, GLYPH_HEIGHT, GLYPH_WIDTH, measureText } from '../../image/font';
 import { composeStrip, scaledTileWidth } from '../../cli/util/strip';
 
 const RED: Rgb = [255, 0, 0];

@@ -63,13 +63,11 @@ describe('look-alike training (short runs)', () => {
     const d2 = tempDir('lookalike-b');
     await capture(async () => (await trainLookalike({ ...opts, dir: d1 }, choose), 0));
     await capture(async () => (await trainLookalike({ ...opts, dir: d2 }, choose), 0));
-    for (const f of [LOOKALIKE_FILES.options, LOOKALIKE_FILES.probe, LOOKALIKE_FILES.classes]) {
+    for (const f of [LOOKALIKE_FILES.backbone, LOOKALIKE_FILES.options, LOOKALIKE_FILES.probe, LOOKALIKE_FILES.classes]) {
       expect(readFileSync(join(d1, f)).equals(readFileSync(join(d2, f))), f).toBe(true);
     }
-    // the backbone's tensors are identical (its metadata records the wall time, which differs)
     const t1 = await F.loadSafetensors(new Uint8Array(readFileSync(join(d1, LOOKALIKE_FILES.backbone))));
-    const t2 = await F.loadSafetensors(new Uint8Array(readFileSync(join(d2, LOOKALIKE_FILES.backbone))));
-    for (const k of Object.keys(t1)) expect(Array.from(await t1[k].data())).toEqual(Array.from(await t2[k].data()));
+    expect(Object.keys(t1).length).toBeGreaterThan(10);
     const m1 = JSON.parse(readFileSync(join(d1, LOOKALIKE_FILES.meta), 'utf8'));
     const m2 = JSON.parse(readFileSync(join(d2, LOOKALIKE_FILES.meta), 'utf8'));
     expect(m1.targetLayer).toBe(m2.targetLayer);

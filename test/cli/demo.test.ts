@@ -12,7 +12,7 @@ import {
 } from '../../cli/demo/model';
 import { accuracyOn, learningRate, seededPermutation, trainDemoModel, trainStep, DEMO_TEST_SEED } from '../../cli/demo/train';
 import { stripPick, type DemoEvalResult } from '../../cli/demo/evaluate';
-import { resizeNearest } from '../../cli/util/canvas';
+import { resizeNearest } from '../../image/canvas';
 import { capture, tempDir } from '../fixtures/cli-e2e/build';
 
 describe('committed demo weights', () => {

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as F from '../../index';
 import { main } from '../../cli/main';
-import { drawText, fitText, measureText } from '../../cli/util/font';
-import { createImage } from '../../cli/util/canvas';
+import { drawText, fitText, measureText } from '../../image/font';
+import { createImage } from '../../image/canvas';
 import { capture, removeTempDirs, tempDir } from '../fixtures/cli-e2e/build';
 
 afterAll(removeTempDirs);

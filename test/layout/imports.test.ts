@@ -55,6 +55,10 @@ describe('layout', () => {
     });
   }
 
+  it('models/ depends on core/, image/ and the backends only (not on cam/ or cli/)', () => {
+    expect(violations('models', ['cam', 'cli', 'web'])).toEqual([]);
+  });
+
   it('image/ depends on nothing above core/', () => {
     expect(violations('image', [...BACKENDS, 'models', 'cam', 'cli', 'web'])).toEqual([]);
   });
