@@ -4,7 +4,10 @@
 // rounds and, per peer, the median of the per-round ratios ours / peer (the robust number here).
 //
 //   node build.mjs && node bench/cam-rounds.mjs [--models resnet50,vits14] [--rounds N] [--reps N]
-//        [--peers tfjs-wasm,torch] [--backend wasm]
+//        [--peers tfjs-wasm,torch] [--backend wasm] [--threads N]
+// --threads N: ours (setCpuThreads) and PyTorch (torch.set_num_threads) on N threads (default: ours on every
+// core, torch on 2); tfjs-wasm always runs one thread. With 1, every contender needs one core, which a busy
+// 2-core machine disturbs least.
 // A contender's process does what cam.mjs does for it (ours: --backends <backend> --peers none; torch:
 // bench/torch_models.py --mode cam; tfjs-wasm: cam.mjs --child tfjs-wasm, ResNet-50 only) with one warm-up
 // (two for torch) and exactly --reps timed passes (FINERCAM_BENCH_NO_RETRY=1: no retrying of disturbed
@@ -18,13 +21,14 @@ import { loadavg, tmpdir } from 'node:os';
 import { HERE, ROOT, printTable, readOptions } from './common.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
-const o = { models: ['resnet50', 'vits14'], rounds: 4, reps: 2, peers: ['tfjs-wasm', 'torch'], backend: 'wasm' };
+const o = { models: ['resnet50', 'vits14'], rounds: 4, reps: 2, peers: ['tfjs-wasm', 'torch'], backend: 'wasm', threads: null };
 readOptions(process.argv.slice(2), SELF, (a, next, int) => {
   if (a === '--models') o.models = next().split(',');
   else if (a === '--rounds') o.rounds = int();
   else if (a === '--reps') o.reps = int();
   else if (a === '--peers') o.peers = next().split(',').filter(Boolean);
   else if (a === '--backend') o.backend = next();
+  else if (a === '--threads') o.threads = int();
   else return false;
   return true;
 });
@@ -42,7 +46,7 @@ function lastJson(out) {
 function runOnce(who, model) {
   if (who === 'ours') {
     const json = join(tmpdir(), `cam-rounds-${process.pid}.json`);
-    spawnSync(process.execPath, [CAM, '--backends', o.backend, '--models', model, '--peers', 'none', '--reps', String(o.reps), '--warmup', '1', '--quiet-wait', '0', '--json', json], { encoding: 'utf8', cwd: ROOT });
+    spawnSync(process.execPath, [CAM, '--backends', o.backend, '--models', model, '--peers', 'none', '--reps', String(o.reps), '--warmup', '1', '--quiet-wait', '0', '--json', json, ...(o.threads ? ['--threads', String(o.threads)] : [])], { encoding: 'utf8', cwd: ROOT });
     try {
       const j = JSON.parse(readFileSync(json, 'utf8'));
       rmSync(json);
@@ -52,7 +56,7 @@ function runOnce(who, model) {
     }
   }
   if (who === 'torch') {
-    const r = spawnSync('/usr/bin/python3', [join(HERE, 'torch_models.py'), '--mode', 'cam', '--models', model, '--reps', String(o.reps), '--warmup', '2', '--quiet-wait', '0'], { encoding: 'utf8' });
+    const r = spawnSync('/usr/bin/python3', [join(HERE, 'torch_models.py'), '--mode', 'cam', '--models', model, '--reps', String(o.reps), '--warmup', '2', '--quiet-wait', '0', ...(o.threads ? ['--threads', String(o.threads)] : [])], { encoding: 'utf8' });
     const j = lastJson(r.stdout);
     return j?.available ? j.results[model].cam.times : null;
   }

@@ -27,8 +27,9 @@ readOptions(process.argv.slice(2), SELF, (a, next, int) => {
 async function child(spec) {
   const [model, backend] = spec.split(':');
   const F = await import(join(ROOT, 'dist', 'index.js'));
+  // the model is built on the backend itself (its default device), as an application that picked a device
+  // would: building on the CPU and moving it would hold both copies of the weights for a moment
   await F.setDefaultDevice(backend);
-  await F.setDefaultDevice('cpu');
   if (backend === 'wasm') await (await F.getBackend('wasm')).ready();
   F.manualSeed(0);
   let m, cam;
@@ -40,7 +41,6 @@ async function child(spec) {
     cam = () => new F.FinerCAM({ model: m, targetLayers: ['backbone.blocks.-1.norm1'], baseMethod: F.GradCAM, reshapeTransform: F.vitReshapeTransform({ prefixTokens: 1, patchSize: 14 }) });
   }
   m.eval();
-  if (backend !== 'cpu') await m.to(backend);
   F.manualSeed(1);
   const x = F.tensor(await F.randn([1, 3, 224, 224]).data(), [1, 3, 224, 224], { device: backend });
   const c = cam();

@@ -39,6 +39,11 @@ interface Folded {
 }
 
 const cache = new WeakMap<BatchNorm2d, Folded>();
+// the folded tensors live in backend memory that garbage collection does not free: release them when their
+// BatchNorm module is collected (a model dropped without dispose(), a page switching models)
+const released = new FinalizationRegistry<Folded>((f) => {
+  for (const t of [f.w, f.b, f.s]) if (!t.isDisposed) t.dispose();
+});
 
 const hooked = (m: Module): boolean => Object.prototype.hasOwnProperty.call(m, 'forward');
 
@@ -53,7 +58,10 @@ function folded(conv: Conv2d, bn: BatchNorm2d): Folded {
   const key = [conv.weight.storageRef, conv.bias?.storageRef, bn.weight.storageRef, bn.bias.storageRef, bn.runningMean.storageRef, bn.runningVar.storageRef, eps];
   const hit = cache.get(bn);
   if (hit && hit.key.length === key.length && hit.key.every((k, i) => k === key[i])) return hit;
-  if (hit) for (const t of [hit.w, hit.b, hit.s]) t.dispose();
+  if (hit) {
+    released.unregister(hit);
+    for (const t of [hit.w, hit.b, hit.s]) t.dispose();
+  }
   const O = conv.weight.shape[0];
   const f = noGrad(() => {
     const s = mul(bn.weight, rsqrt(add(bn.runningVar, eps)));
@@ -63,6 +71,7 @@ function folded(conv: Conv2d, bn: BatchNorm2d): Folded {
     return { key, w: keep(w), b: keep(b), s: keep(s) };
   });
   cache.set(bn, f);
+  released.register(bn, f, f);
   return f;
 }
 

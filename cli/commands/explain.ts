@@ -39,7 +39,7 @@ export const EXPLAIN_OPTIONS: Record<string, OptionSpec> = {
   'max-size': { kind: 'number', help: 'longer image side limit in pixels', default: 1000 },
   norm: { kind: 'string', help: NORM_HELP },
   out: { kind: 'string', help: 'output PNG, or a folder to write <image name>.finercam.png into (default: <image name>.finercam.png in the current folder)' },
-  backend: { kind: 'string', help: 'compute backend', choices: ['cpu', 'wasm', 'webgpu'] },
+  backend: { kind: 'string', help: 'compute backend (default: WebGPU on a hardware adapter, else wasm, else CPU)', choices: ['cpu', 'wasm', 'webgpu'] },
   trace: { kind: 'string', help: 'folder to write how the maps were made into: one PNG per step and mode, and trace.json' },
 };
 

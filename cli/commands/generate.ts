@@ -33,7 +33,7 @@ export const GENERATE_OPTIONS: Record<string, OptionSpec> = {
   'max-size': { kind: 'number', help: 'longer image side limit before patch rounding', default: 1000 },
   norm: { kind: 'string', help: NORM_HELP },
   'random-weights': { kind: 'boolean', help: 'run --model without --weights on its random initialisation (for trying things out)' },
-  backend: { kind: 'string', help: 'compute backend (default: WebGPU on a hardware adapter, else CPU)', choices: ['cpu', 'wasm', 'webgpu'] },
+  backend: { kind: 'string', help: 'compute backend (default: WebGPU on a hardware adapter, else wasm, else CPU)', choices: ['cpu', 'wasm', 'webgpu'] },
   resume: { kind: 'boolean', help: 'skip images whose complete outputs exist for the same unchanged file' },
   ...CLIP_CLI_OPTIONS,
   method: { kind: 'string', help: 'base CAM method (guided-gradcam: Grad-CAM, plus <name>.<mode>.guided.png = Grad-CAM × guided backprop; ReLU models)', default: 'gradcam', choices: ['gradcam', 'gradcam++', 'xgradcam', 'hirescam', 'layercam', 'gradcamelementwise', 'guided-gradcam'] },

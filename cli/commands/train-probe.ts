@@ -42,7 +42,7 @@ export const TRAIN_PROBE_OPTIONS: Record<string, OptionSpec> = {
   'crop-size': { kind: 'number', help: 'input side (RandomResizedCrop / CenterCrop)', default: 224 },
   'resize-size': { kind: 'number', help: 'shorter side before the validation centre crop', default: 256 },
   'backbone-batch': { kind: 'number', help: 'images per backbone pass (memory and progress granularity only)', default: 8 },
-  backend: { kind: 'string', help: 'compute backend (default: WebGPU on a hardware adapter, else CPU)', choices: ['cpu', 'wasm', 'webgpu'] },
+  backend: { kind: 'string', help: 'compute backend (default: WebGPU on a hardware adapter, else wasm, else CPU)', choices: ['cpu', 'wasm', 'webgpu'] },
 };
 
 const CMD = 'train-probe';

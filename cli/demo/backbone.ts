@@ -133,7 +133,7 @@ export async function trainBackbone(options: Partial<BackboneTrainOptions> = {})
   const dataSeed = hashInts(o.seed, 0xb0ad);
   log(
     `pre-training the look-alike backbone (ViT ${size}×${size}, patch ${o.arch.patchSize}, dim ${o.arch.embedDim}, depth ${o.arch.depth}, ${nParams} parameters) ` +
-      `on the broad bird task (7 attribute heads): ${o.steps} steps × ${o.batchSize} fresh images, AdamW lr ${o.lr} (cosine), seed ${o.seed}`,
+      `on the broad bird task (7 attribute heads + 6 dense part heads): ${o.steps} steps × ${o.batchSize} fresh images, AdamW lr ${o.lr} (cosine), seed ${o.seed}`,
   );
   const bar = o.progress ? new Progress(o.steps, 'backbone') : null;
   let recent = 0;

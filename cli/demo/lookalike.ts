@@ -184,7 +184,12 @@ export async function trainProbeAndChooseLayer(options: Partial<LookalikeTrainOp
     await rm(work, { recursive: true, force: true });
   }
   const t2 = Date.now();
-  const probeMeta = await F.loadSafetensorsMetadata(new Uint8Array(await readFile(paths.probe)));
+  // train-probe records --model as given (an absolute path here): keep only the file name, so that the
+  // file does not depend on where the checkout lives (the tensors are train-probe's, untouched)
+  const probeBytes = new Uint8Array(await readFile(paths.probe));
+  const probeMeta = await F.loadSafetensorsMetadata(probeBytes);
+  probeMeta.backbone = LOOKALIKE_FILES.options;
+  await writeFileAtomic(paths.probe, await F.saveSafetensors(await F.loadSafetensors(probeBytes), probeMeta));
   // a provisional metadata file so that the model loads; the layer is chosen next, on validation images
   const meta: LookalikeMeta = {
     format: 'finercam-lookalike-demo-v1',

@@ -574,7 +574,7 @@ export class WasmBackend implements Backend {
       (this.ex[fn] as (...a: number[]) => void)(...args(0, units));
       return;
     }
-    const per = Math.ceil(units / threads);
+    const per = Math.ceil(units / Math.min(units, threads * 4)); // four ranges per thread, taken dynamically
     const tasks = [];
     for (let u = 0; u < units; u += per) tasks.push({ fn, args: args(u, Math.min(units, u + per)) });
     this.pool!.run(tasks, (t) => (this.ex[t.fn] as (...a: number[]) => void)(...t.args));

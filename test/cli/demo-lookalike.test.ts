@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as F from '../../index';
 import { main } from '../../cli/main';
-import { BIRD_CLASSES, renderBird } from '../../cli/demo/birds';
-import { BROAD_CARDINALITIES, broadSpecies, isDemoSpecies, renderBroad } from '../../cli/demo/broad';
+import { BIRD_CLASSES, BIRD_PARTS, renderBird, renderBirdTraits } from '../../cli/demo/birds';
+import { BROAD_CARDINALITIES, broadSpecies, isDemoSpecies, renderBroad, tokenLabels } from '../../cli/demo/broad';
 import { LOOKALIKE_ARCH, trainBackbone } from '../../cli/demo/backbone';
 import { CANDIDATE_LAYERS, LOOKALIKE_FILES, LOOKALIKE_SEEDS, classFolder, loadLookalike, lookalikePaths, trainLookalike } from '../../cli/demo/lookalike';
 import { chooseLayerOnValidation, type LookalikeEvalResult } from '../../cli/demo/evaluate-lookalike';
@@ -35,10 +35,35 @@ describe('broad pre-training task', () => {
     for (const c of BIRD_CLASSES) expect(isDemoSpecies([...['beak', 'eyeRing', 'crown', 'throat', 'wingBar', 'tailTip'].map((p) => (c.traits[p as 'beak'] ? 1 : 0)), 0])).toBe(true);
   });
 
-  it('leaves the demo renders as they were (a style is opt-in)', () => {
-    const r = renderBird(5, 1234, { size: 72 });
-    const again = renderBird(5, 1234, { size: 72 });
-    expect(Buffer.from(r.image.data).equals(Buffer.from(again.image.data))).toBe(true);
+  it('leaves the demo renders as they were, and all part masks follow the rule of partMask', () => {
+    for (const c of BIRD_CLASSES) {
+      const r = renderBird(c.id, 1234 + c.id, { size: 72 });
+      const all = renderBirdTraits(c.traits, 1234 + c.id, { size: 72, maskPart: c.part, allMasks: true });
+      expect(Buffer.from(all.image.data).equals(Buffer.from(r.image.data))).toBe(true);
+      expect(Buffer.from(all.partMask).equals(Buffer.from(r.partMask))).toBe(true);
+      for (const p of BIRD_PARTS) {
+        const one = renderBirdTraits(c.traits, 1234 + c.id, { size: 72, maskPart: p });
+        expect(Buffer.from(all.partMasks![p]).equals(Buffer.from(one.partMask)), `${c.name} ${p}`).toBe(true);
+      }
+    }
+  });
+
+  it('labels every token with the part value it shows', () => {
+    const present = [0, 0, 0, 0, 0, 0];
+    for (let i = 0; i < 20; i++) {
+      const { species, render } = renderBroad(2, i, 72);
+      const labels = tokenLabels(render, species, 72, 12);
+      expect(labels).toHaveLength(6);
+      labels.forEach((l, a) => {
+        expect(l).toHaveLength(144);
+        // where a part is (≥ 30% of a patch), the label is this species' value of it
+        const here = Array.from(l).filter((v) => v !== BROAD_CARDINALITIES[a]);
+        if (here.length) present[a]++;
+        for (const v of here) expect(v).toBe(species[a]);
+      });
+    }
+    // the parts are small but each is found in most images (measured over 200: 91%-100%)
+    for (const n of present) expect(n).toBeGreaterThanOrEqual(15);
   });
 });
 
