@@ -3,6 +3,8 @@
 // generated test set, explains test images with Baseline / Finer-Default / Finer-Compare, writes the PNG
 // strips and prints the evaluation table (RD@5% and the share of the map on the true discriminative part).
 // With --train it first trains the model from scratch and writes the weights (then evaluates them).
+// --lookalike runs the look-alike demo instead (cli/demo/lookalike.ts: a frozen ViT pre-trained on a broader
+// procedural task + a linear probe trained by train-probe, the seed's setting; table with an Oracle row).
 import { stat } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import { flag, num, parseArgs, str, UsageError, type OptionSpec } from '../args';
@@ -23,7 +25,7 @@ export const DEMO_OPTIONS: Record<string, OptionSpec> = {
   seed: { kind: 'number', help: 'training seed (with --train)', default: DEFAULT_TRAIN_OPTIONS.seed },
   weights: { kind: 'string', help: 'demo weights file to read (or, with --train, to write) (default: the bundled cli/demo/weights/demo-resnet.safetensors)' },
   backend: { kind: 'string', help: 'compute backend (default: WebGPU on a hardware adapter, else cpu — the reference the README\'s table comes from; wasm is ~4× faster)', choices: ['cpu', 'wasm', 'webgpu'] },
-  lookalike: { kind: 'boolean', help: "the look-alike demo: a frozen ViT pre-trained on a broader bird task + a linear probe trained with train-probe (the seed's setting); with --train, reproduce its files (about 40 minutes on 2 CPU cores)" },
+  lookalike: { kind: 'boolean', help: "the look-alike demo: a frozen ViT pre-trained on a broader bird task + a linear probe trained with train-probe (the seed's setting); with --train, reproduce its files bit for bit (about 30 minutes on 2 CPU cores)" },
 };
 
 // Upper bounds keep a typo from allocating gigabytes: 20000 generated 96×96 test images take about 550 MB.

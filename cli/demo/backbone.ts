@@ -47,16 +47,19 @@ export interface BackboneTrainOptions {
   arch: BackboneArch;
   log: ((line: string) => void) | null;
   progress: boolean;
+  /** Held-out broad images for the attribute accuracy reported after training. */
+  valImages: number;
 }
 
 export const DEFAULT_BACKBONE_OPTIONS: BackboneTrainOptions = {
-  steps: 400,
+  steps: 800,
   batchSize: 32,
   lr: 2e-3,
   seed: 1,
   arch: LOOKALIKE_ARCH,
   log: (line) => process.stderr.write(`${line}\n`),
   progress: true,
+  valImages: 256,
 };
 
 /** Held-out broad images for the attribute accuracy printed after training (never trained on). */
@@ -163,7 +166,7 @@ export async function trainBackbone(options: Partial<BackboneTrainOptions> = {})
   const trainSeconds = (Date.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   // held-out attribute accuracy
-  const nVal = 256;
+  const nVal = o.valImages;
   const val = batchOf(BROAD_VAL_SEED, 0, nVal, size, grid);
   const correct = BROAD_CARDINALITIES.map(() => 0);
   for (let s = 0; s < nVal; s += 64) {

@@ -128,6 +128,8 @@ export interface LookalikeTrainOptions {
   progress: boolean;
   /** Validation images per class for the layer choice. */
   choosePerClass: number;
+  /** Held-out broad images for the backbone's attribute accuracy. */
+  backboneValImages: number;
 }
 
 export const DEFAULT_LOOKALIKE_TRAIN: LookalikeTrainOptions = {
@@ -136,6 +138,7 @@ export const DEFAULT_LOOKALIKE_TRAIN: LookalikeTrainOptions = {
   trainPerClass: 400,
   valPerClass: 50,
   choosePerClass: 20,
+  backboneValImages: 256,
   log: (line) => process.stderr.write(`${line}\n`),
   progress: true,
 };
@@ -149,7 +152,7 @@ export async function trainLookalike(options: Partial<LookalikeTrainOptions>, ch
   const o = { ...DEFAULT_LOOKALIKE_TRAIN, ...options };
   const paths = lookalikePaths(o.dir);
   const arch = LOOKALIKE_ARCH;
-  const bb = await trainBackbone({ steps: o.steps, seed: o.seed, arch, log: o.log, progress: o.progress });
+  const bb = await trainBackbone({ steps: o.steps, seed: o.seed, arch, log: o.log, progress: o.progress, valImages: o.backboneValImages });
   await saveBackbone(bb, arch, paths.backbone, paths.options);
   bb.vit.dispose();
   return trainProbeAndChooseLayer(o, chooseLayer, Math.round(bb.trainSeconds));
