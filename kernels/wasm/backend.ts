@@ -39,7 +39,7 @@ import { convGeometry, isPointwise } from './conv';
 import type { ConvGeometry } from './conv';
 import { addConvKernels } from './conv-kernel';
 import { addMathKernels } from './math-kernel';
-import { forEachOffset, gatherStrided } from './strided';
+import { forEachOffset, gatherStrided } from '../../core/strided';
 import { WasmThreadPool, defaultWorkerFactory } from './threads';
 import type { WorkerFactory } from './threads';
 import { nodeBuiltinSync } from '../../core/node-builtins';
