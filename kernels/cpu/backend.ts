@@ -10,6 +10,7 @@ import { binaryFns, isComparison, unaryFns, unaryFns64 } from './elementwise';
 import { gemm } from './gemm';
 import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from './conv';
 import { applyEpilogue, prepareEpilogue } from './epilogue';
+import { argReduceRows, reduceRows } from '../../core/scalar-loops';
 import { maxPool2dBackward, maxPool2dForward } from './pool';
 
 function store(data: TypedArray, dtype: DType): CpuStorage {
@@ -135,52 +136,14 @@ export const cpuBackend: Backend = {
   reduce(op: ReduceOp, x: View, axes: readonly number[]): Storage {
     const { data, outer, inner } = axesLast(x, axes);
     const out = arrayFor(x.dtype, outer);
-    for (let o = 0; o < outer; o++) {
-      const base = o * inner;
-      let acc: number;
-      if (op === 'sum') {
-        acc = 0;
-        for (let i = 0; i < inner; i++) acc += data[base + i];
-      } else if (op === 'prod') {
-        acc = 1;
-        for (let i = 0; i < inner; i++) acc *= data[base + i];
-      } else if (op === 'max') {
-        acc = -Infinity;
-        for (let i = 0; i < inner; i++) {
-          const v = data[base + i];
-          if (v > acc || v !== v) acc = v;
-          if (acc !== acc) break;
-        }
-      } else {
-        acc = Infinity;
-        for (let i = 0; i < inner; i++) {
-          const v = data[base + i];
-          if (v < acc || v !== v) acc = v;
-          if (acc !== acc) break;
-        }
-      }
-      out[o] = acc;
-    }
+    reduceRows(op, data, outer, inner, out);
     return store(out, x.dtype);
   },
 
   argReduce(op: 'argmax' | 'argmin', x: View, axis: number): Storage {
     const { data, outer, inner } = axesLast(x, [axis]);
     const out = new Int32Array(outer);
-    const isMax = op === 'argmax';
-    for (let o = 0; o < outer; o++) {
-      const base = o * inner;
-      let best = data[base];
-      let bi = 0;
-      for (let i = 1; i < inner && best === best; i++) {
-        const v = data[base + i];
-        if (v !== v || (isMax ? v > best : v < best)) {
-          best = v;
-          bi = i;
-        }
-      }
-      out[o] = bi;
-    }
+    argReduceRows(op, data, outer, inner, out);
     return store(out, 'int32');
   },
 

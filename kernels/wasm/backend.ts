@@ -40,6 +40,7 @@ import type { ConvGeometry } from './conv';
 import { addConvKernels } from './conv-kernel';
 import { addMathKernels } from './math-kernel';
 import { forEachOffset, gatherStrided } from '../../core/strided';
+import { argReduceRows, maxPool2dBackwardPlanes, maxPool2dPlanes, reduceRows } from '../../core/scalar-loops';
 import { WasmThreadPool, defaultWorkerFactory } from './threads';
 import type { WorkerFactory } from './threads';
 import { nodeBuiltinSync } from '../../core/node-builtins';
@@ -382,33 +383,7 @@ export class WasmBackend implements Backend {
     const outer = numel(x.shape.filter((_, i) => !axes.includes(i)));
     const out = this.alloc(x.dtype, outer);
     const { data, inner } = this.axesLast(x, axes);
-    const o = this.data(out);
-    for (let r = 0; r < outer; r++) {
-      const base = r * inner;
-      let acc: number;
-      if (op === 'sum') {
-        acc = 0;
-        for (let i = 0; i < inner; i++) acc += data[base + i];
-      } else if (op === 'prod') {
-        acc = 1;
-        for (let i = 0; i < inner; i++) acc *= data[base + i];
-      } else if (op === 'max') {
-        acc = -Infinity;
-        for (let i = 0; i < inner; i++) {
-          const v = data[base + i];
-          if (v > acc || v !== v) acc = v;
-          if (acc !== acc) break;
-        }
-      } else {
-        acc = Infinity;
-        for (let i = 0; i < inner; i++) {
-          const v = data[base + i];
-          if (v < acc || v !== v) acc = v;
-          if (acc !== acc) break;
-        }
-      }
-      o[r] = acc;
-    }
+    reduceRows(op, data, outer, inner, this.data(out));
     return out;
   }
 
@@ -416,21 +391,7 @@ export class WasmBackend implements Backend {
     const outer = numel(x.shape.filter((_, i) => i !== axis));
     const out = this.alloc('int32', outer);
     const { data, inner } = this.axesLast(x, [axis]);
-    const o = this.data(out);
-    const isMax = op === 'argmax';
-    for (let r = 0; r < outer; r++) {
-      const base = r * inner;
-      let best = data[base];
-      let bi = 0;
-      for (let i = 1; i < inner && best === best; i++) {
-        const v = data[base + i];
-        if (v !== v || (isMax ? v > best : v < best)) {
-          best = v;
-          bi = i;
-        }
-      }
-      o[r] = bi;
-    }
+    argReduceRows(op, data, outer, inner, this.data(out) as Int32Array);
     return out;
   }
 
@@ -719,34 +680,7 @@ export class WasmBackend implements Backend {
       return { values, indices };
     }
     const src = this.contiguous(x);
-    const v = this.data(values), ix = this.data(indices);
-    // torch's rules (kernels/cpu/pool.ts): padding is -inf, the first maximum wins, a NaN takes over, and a
-    // window that misses the input gives -inf with index -1
-    let o = 0;
-    for (let nc = 0; nc < N * C; nc++) {
-      const plane = nc * H * W;
-      for (let oh = 0; oh < Ho; oh++) {
-        for (let ow = 0; ow < Wo; ow++, o++) {
-          let best = -Infinity;
-          let bi = -1;
-          for (let i = 0; i < kh; i++) {
-            const ih = oh * sh - ph + i * dh;
-            if (ih < 0 || ih >= H) continue;
-            for (let j = 0; j < kw; j++) {
-              const iw = ow * sw - pw + j * dw;
-              if (iw < 0 || iw >= W) continue;
-              const val = src[plane + ih * W + iw];
-              if (bi < 0 || val > best || val !== val) {
-                best = val;
-                bi = ih * W + iw;
-              }
-            }
-          }
-          v[o] = best;
-          ix[o] = bi;
-        }
-      }
-    }
+    maxPool2dPlanes(src, N * C, H, W, Ho, Wo, p, this.data(values), this.data(indices) as Int32Array);
     return { values, indices };
   }
 
@@ -757,12 +691,7 @@ export class WasmBackend implements Backend {
     const g = this.contiguous(gy), ix = this.contiguous(indices);
     const o = this.data(gx);
     o.fill(0);
-    for (let nc = 0; nc < N * C; nc++) {
-      for (let q = 0; q < P; q++) {
-        const i = ix[nc * P + q];
-        if (i >= 0) o[nc * H * W + i] += g[nc * P + q];
-      }
-    }
+    maxPool2dBackwardPlanes(g, ix, N * C, P, H * W, o);
     return gx;
   }
 
