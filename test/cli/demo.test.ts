@@ -11,7 +11,8 @@ import {
   DEMO_ARCH, DEMO_WEIGHTS_FILE, buildDemoModel, decodeDemoMeta, demoWeightsDir, encodeDemoMeta, imagesToTensor, loadDemoModel, type DemoMeta,
 } from '../../cli/demo/model';
 import { accuracyOn, learningRate, seededPermutation, trainDemoModel, trainStep, DEMO_TEST_SEED } from '../../cli/demo/train';
-import { stripPick, type DemoEvalResult } from '../../cli/demo/evaluate';
+import type { DemoEvalResult } from '../../cli/demo/evaluate';
+import { stripPick } from '../../cli/demo/measures';
 import { resizeNearest } from '../../image/canvas';
 import { capture, tempDir } from '../fixtures/cli-e2e/build';
 
