@@ -82,6 +82,18 @@ export interface CamResult {
   trace?: CamTrace;
 }
 
+/**
+ * A forward pass whose graph is still alive: the input, the model's output with its graph (out), a detached
+ * copy (outputs), the target layers' activations, and the capture that can differentiate at them.
+ */
+export interface CapturedPass {
+  input: Tensor;
+  out: Tensor;
+  outputs: Tensor;
+  acts: Tensor[];
+  capture: ActivationsAndGradients;
+}
+
 /** What a method sees for one layer. */
 export interface LayerContext {
   input: Tensor;
@@ -148,20 +160,50 @@ export abstract class BaseCAM {
     checkCamInput(input, who);
     if (opts.targetSize != null) checkTargetSize(opts.targetSize, who);
     this.checkPlannedMaps(input, opts, mapCount(targetSetsOrFn, opts) - 1, who);
-    if (!opts.trace) return tidyAsync(() => this.computeCamsImpl(input, targetSetsOrFn, opts));
-    // methods with their own pipeline (FullGrad) would return a trace with their steps missing
-    if (this.computeCamsImpl !== BaseCAM.prototype.computeCamsImpl) throw new Error(`${who}: trace is not available for ${this.constructor.name}, which has its own pipeline`);
-    const recorder = new TraceRecorder(this.constructor.name, this.capture.layers.map((_, i) => this.capture.layerName(i)));
+    // methods with their own pipeline (FullGrad) trace their own steps (they override computeCamsImpl)
+    return this.withTrace(opts, (o) => tidyAsync(() => this.computeCamsImpl(input, targetSetsOrFn, o)));
+  }
+
+  /**
+   * computeCams on a forward pass that has already run and whose graph is still alive (cam/session.ts):
+   * only the backward passes and the maps. The graph is retained after the last set too — the pass's
+   * owner frees it. Methods with their own pipeline or extra forward passes cannot use this.
+   */
+  async computeCamsFromPass(pass: CapturedPass, targetSetsOrFn: TargetSets, opts: ComputeOptions): Promise<{ cams: Tensor[]; outputs: Tensor; targetsUsed: Target[][]; trace?: CamTrace }> {
+    const who = opts.caller ?? this.constructor.name;
+    if (opts.targetSize != null) checkTargetSize(opts.targetSize, who);
+    this.checkPlannedMaps(pass.input, opts, mapCount(targetSetsOrFn, opts) - 1, who);
+    return this.withTrace(opts, (o) => tidyAsync(async () => {
+      const kept: Tensor[] = [];
+      try {
+        const { cams, targetsUsed } = await this.mapsFromPass(pass, targetSetsOrFn, o, true, kept);
+        return { cams, outputs: pass.outputs, targetsUsed };
+      } catch (e) {
+        for (const t of kept) t.dispose();
+        throw e;
+      }
+    }));
+  }
+
+  /** Runs fn, with a TraceRecorder in its options when opts.trace asks for a trace. */
+  private async withTrace<R extends object>(opts: ComputeOptions, fn: (o: ComputeOptions) => Promise<R>): Promise<R & { trace?: CamTrace }> {
+    if (!opts.trace) return fn(opts);
+    const recorder = new TraceRecorder(this.constructor.name, this.traceLayerNames());
     let r;
     try {
       // The forward graph, activations and gradients are freed when the call ends; only the maps and the
       // outputs survive (on WebGPU nothing else would free them). The recorder's views are kept apart.
-      r = await tidyAsync(() => this.computeCamsImpl(input, targetSetsOrFn, { ...opts, traceRecorder: recorder }));
+      r = await fn({ ...opts, traceRecorder: recorder });
     } catch (e) {
       recorder.dispose();
       throw e;
     }
     return { ...r, trace: await recorder.finish() };
+  }
+
+  /** The names the trace's `layer` indices refer to (FullGrad: the input, then its bias layers). */
+  protected traceLayerNames(): string[] {
+    return this.capture.layers.map((_, i) => this.capture.layerName(i));
   }
 
   /** The memory check, before any work, when the map size is known from the options and the input. */
@@ -195,40 +237,8 @@ export abstract class BaseCAM {
       if (out.rank < 1 || out.shape[0] !== N) throw new Error(`${who}: the model output ${fmtShape(out.shape)} has no batch dimension of ${N}`);
       const outputs = keep(out.detach());
       kept.push(outputs);
-      const acts = this.capture.activations();
-      const rec = opts.traceRecorder;
-      if (rec) {
-        rec.recordLogits(outputs);
-        acts.forEach((a, i) => rec.record('activations', null, i, `A = output of '${this.capture.layerName(i)}'${a.rank === 4 ? ' (N×C×h×w)' : ''}`, a));
-      }
-      const actStages = acts.map((a, i): StageCheck => ({ stage: 'activations', label: `the activations of target layer ${i} ('${this.capture.layerName(i)}')`, tensor: a }));
-      const outputStage: StageCheck = { stage: 'model output', label: 'the model output', tensor: outputs };
-      // top-class and Finer targets rank the logits: NaN would silently pick class 0
-      const autoTargets = typeof targetSetsOrFn === 'function' || targetSetsOrFn.some((t) => !t);
-      if (autoTargets && (await firstNonFiniteSample(outputs)) >= 0) await checkStages([inputStage, ...actStages, outputStage], who);
-      const targetSets = typeof targetSetsOrFn === 'function' ? await targetSetsOrFn(outputs) : targetSetsOrFn;
-      const cams: Tensor[] = [];
-      const targetsUsed: Target[][] = [];
-      for (let s = 0; s < targetSets.length; s++) {
-        const targets = targetSets[s] ? [...targetSets[s]!] : await topClassTargets(outputs);
-        if (targets.length !== N) {
-          throw new Error(`${who}: got ${targets.length} targets for a batch of ${N}; give one target per sample`);
-        }
-        targetsUsed.push(targets);
-        const last = s === targetSets.length - 1;
-        const onScore = rec ? (n: number, score: Tensor) => rec.recordTarget(s, n, targets[n], score, select(outputs, 0, n)) : undefined;
-        const grads = this.usesGradients ? this.capture.gradients(scoreSum(out, targets, who, onScore), !last) : null;
-        if (rec && !this.usesGradients) targets.forEach((t, n) => rec.recordTarget(s, n, t, applyTarget(t, select(outputs, 0, n), `${who} target ${n}`), select(outputs, 0, n)));
-        grads?.forEach((g, i) => rec?.record('gradients', s, i, '∂target/∂A (the sum of the samples\' targets, differentiated at A)', g));
-        const cam = await this.combineLayers(input, acts, grads, targets, { ...opts, numMaps: targetSets.length }, who, s);
-        const bad = await firstNonFiniteSample(cam);
-        if (bad >= 0) {
-          const gradStages = (grads ?? []).map((g, i): StageCheck => ({ stage: 'gradients', label: `the gradients at target layer ${i} ('${this.capture.layerName(i)}')`, tensor: g }));
-          await checkStages([inputStage, ...actStages, outputStage, ...gradStages], who, { label: `the ${this.constructor.name} map`, sample: bad });
-        }
-        cams.push(keep(cam));
-        kept.push(cam);
-      }
+      const pass: CapturedPass = { input, out, outputs, acts: this.capture.activations(), capture: this.capture };
+      const { cams, targetsUsed } = await this.mapsFromPass(pass, targetSetsOrFn, opts, false, kept);
       return { cams, outputs, targetsUsed };
     } catch (e) {
       for (const t of kept) t.dispose();
@@ -236,6 +246,52 @@ export abstract class BaseCAM {
     } finally {
       this.capture.clear();
     }
+  }
+
+  /**
+   * Steps 2-4 of the pipeline on a forward pass already run: per target set, the backward pass (graph
+   * retained between sets, and after the last one with retainLast) and the map. The maps are kept (they
+   * escape the caller's scope) and pushed to `kept`, for the caller to free on an error.
+   */
+  private async mapsFromPass(pass: CapturedPass, targetSetsOrFn: TargetSets, opts: ComputeOptions, retainLast: boolean, kept: Tensor[]): Promise<{ cams: Tensor[]; targetsUsed: Target[][] }> {
+    const who = opts.caller ?? this.constructor.name;
+    const { input, out, outputs, acts, capture } = pass;
+    const N = input.shape[0];
+    const inputStage: StageCheck = { stage: 'input', label: 'the input (inputTensor)', tensor: input };
+    const rec = opts.traceRecorder;
+    if (rec) {
+      rec.recordLogits(outputs);
+      acts.forEach((a, i) => rec.record('activations', null, i, `A = output of '${capture.layerName(i)}'${a.rank === 4 ? ' (N×C×h×w)' : ''}`, a));
+    }
+    const actStages = acts.map((a, i): StageCheck => ({ stage: 'activations', label: `the activations of target layer ${i} ('${capture.layerName(i)}')`, tensor: a }));
+    const outputStage: StageCheck = { stage: 'model output', label: 'the model output', tensor: outputs };
+    // top-class and Finer targets rank the logits: NaN would silently pick class 0
+    const autoTargets = typeof targetSetsOrFn === 'function' || targetSetsOrFn.some((t) => !t);
+    if (autoTargets && (await firstNonFiniteSample(outputs)) >= 0) await checkStages([inputStage, ...actStages, outputStage], who);
+    const targetSets = typeof targetSetsOrFn === 'function' ? await targetSetsOrFn(outputs) : targetSetsOrFn;
+    const cams: Tensor[] = [];
+    const targetsUsed: Target[][] = [];
+    for (let s = 0; s < targetSets.length; s++) {
+      const targets = targetSets[s] ? [...targetSets[s]!] : await topClassTargets(outputs);
+      if (targets.length !== N) {
+        throw new Error(`${who}: got ${targets.length} targets for a batch of ${N}; give one target per sample`);
+      }
+      targetsUsed.push(targets);
+      const retain = retainLast || s < targetSets.length - 1;
+      const onScore = rec ? (n: number, score: Tensor) => rec.recordTarget(s, n, targets[n], score, select(outputs, 0, n)) : undefined;
+      const grads = this.usesGradients ? capture.gradients(scoreSum(out, targets, who, onScore), retain) : null;
+      if (rec && !this.usesGradients) targets.forEach((t, n) => rec.recordTarget(s, n, t, applyTarget(t, select(outputs, 0, n), `${who} target ${n}`), select(outputs, 0, n)));
+      grads?.forEach((g, i) => rec?.record('gradients', s, i, '∂target/∂A (the sum of the samples\' targets, differentiated at A)', g));
+      const cam = await this.combineLayers(input, acts, grads, targets, { ...opts, numMaps: targetSets.length }, who, s);
+      const bad = await firstNonFiniteSample(cam);
+      if (bad >= 0) {
+        const gradStages = (grads ?? []).map((g, i): StageCheck => ({ stage: 'gradients', label: `the gradients at target layer ${i} ('${capture.layerName(i)}')`, tensor: g }));
+        await checkStages([inputStage, ...actStages, outputStage, ...gradStages], who, { label: `the ${this.constructor.name} map`, sample: bad });
+      }
+      cams.push(keep(cam));
+      kept.push(cam);
+    }
+    return { cams, targetsUsed };
   }
 
   private async combineLayers(input: Tensor, acts: Tensor[], grads: Tensor[] | null, targets: Target[], opts: ComputeOptions, who: string, set = 0): Promise<Tensor> {

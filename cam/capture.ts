@@ -67,6 +67,14 @@ export class ActivationsAndGradients {
     return this.raw.map((t) => this.reshape(t!.detach()));
   }
 
+  /** The target layers' outputs of the last call as the model made them (with their graph). */
+  rawOutputs(): Tensor[] {
+    return this.raw.map((t, i) => {
+      if (!t) throw new Error(`ActivationsAndGradients: target layer ${i} has no output; call() first`);
+      return t;
+    });
+  }
+
   /** d loss / d (each target layer's output), reshaped like the activations. */
   gradients(loss: Tensor, retainGraph = false): Tensor[] {
     const raws = this.raw as Tensor[];
@@ -88,9 +96,14 @@ export class ActivationsAndGradients {
     this.raw = [];
   }
 
-  dispose(): void {
+  /** Stops capturing but keeps the last call's tensors (cam/session.ts differentiates at them later). */
+  removeHooks(): void {
     for (const h of this.handles) h.remove();
     this.handles = [];
+  }
+
+  dispose(): void {
+    this.removeHooks();
     this.clear();
   }
 }

@@ -13,7 +13,7 @@
 // differ (the official code would fail to stack them).
 import { Tensor } from '../core/tensor';
 import { fmtShape } from '../core/shape';
-import { BaseCAM, checkCamInput, checkTargetSize, type Aggregate, type CAMOptions } from './base';
+import { BaseCAM, checkCamInput, checkTargetSize, type Aggregate, type CAMOptions, type CapturedPass, type ComputeOptions } from './base';
 import type { CamLimits } from './limits';
 import type { CamTrace } from './trace';
 import { GradCAM } from './methods/gradient';
@@ -120,6 +120,18 @@ export class FinerCAM {
    * backward passes): generate's Baseline (α 0), Finer-Default (ranks 1-3) and Finer-Compare (rank 1).
    */
   async forwardModes(opts: Omit<FinerForwardOptions, keyof FinerMode> & { modes: readonly FinerMode[] }): Promise<FinerModesResult> {
+    return this.modesImpl(opts, null);
+  }
+
+  /**
+   * forwardModes on a forward pass that has already run (cam/session.ts): the same targets and maps from
+   * backward passes only. The pass's input stands in for inputTensor.
+   */
+  async forwardModesOnPass(pass: CapturedPass, opts: Omit<FinerForwardOptions, keyof FinerMode | 'inputTensor'> & { modes: readonly FinerMode[] }): Promise<FinerModesResult> {
+    return this.modesImpl({ ...opts, inputTensor: pass.input }, pass);
+  }
+
+  private async modesImpl(opts: Omit<FinerForwardOptions, keyof FinerMode> & { modes: readonly FinerMode[] }, pass: CapturedPass | null): Promise<FinerModesResult> {
     const who = 'FinerCAM.forward';
     if (opts === null || typeof opts !== 'object') throw new TypeError(`${who}: expected an options object`);
     const x = opts.inputTensor;
@@ -173,7 +185,7 @@ export class FinerCAM {
       }
       return sets;
     };
-    const { cams, outputs, trace } = await this.baseCam.computeCams(x, buildTargets, {
+    const computeOpts: ComputeOptions = {
       targetSize: opts.targetSize ?? null,
       defaultSizeIsGrid: true,
       eigenSmooth: opts.eigenSmooth,
@@ -185,7 +197,9 @@ export class FinerCAM {
       numMaps: modes.length,
       caller: who,
       trace: opts.trace,
-    }).finally(() => segTargets.forEach((t) => t.dispose()));
+    };
+    const { cams, outputs, trace } = await (pass ? this.baseCam.computeCamsFromPass(pass, buildTargets, computeOpts) : this.baseCam.computeCams(x, buildTargets, computeOpts))
+      .finally(() => segTargets.forEach((t) => t.dispose()));
     const result: FinerModesResult = { cams, outputs, mainCategories: mains, references: refs };
     if (trace) result.trace = trace;
     return result;

@@ -8,6 +8,8 @@ export { gradCam } from './grad-cam-by-hand';
 export { GradCAM, GradCAMPlusPlus, XGradCAM, HiResCAM, GradCAMElementWise, LayerCAM, EigenGradCAM } from './methods/gradient';
 export { EigenCAM, RandomCAM } from './methods/eigen';
 export { FinerCAM, rankBySimilarity } from './finer';
+export { CamSession, SessionMethodError, SESSION_METHODS } from './session';
+export type { CamSessionOptions, SessionFinerOptions, SessionCamOptions, SessionFinerResult, SessionCamResult } from './session';
 export type { FinerCAMOptions, FinerForwardOptions, FinerResult, FinerModesResult, FinerMode, CAMClass } from './finer';
 export {
   ClassifierOutputTarget, ClassifierOutputSoftmaxTarget, ClassifierOutputReST, BinaryClassifierOutputTarget,

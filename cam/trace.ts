@@ -1,6 +1,6 @@
-// The teaching trace of a CAM call (`forward({..., trace: true})`): the pipeline in cam/base.ts hands every
-// tensor it computes to a TraceRecorder as it goes, so the trace holds the values the map was made from,
-// not a second computation of them. Tensors are kept (copied views, outside the call's tidy scope) and
+// The teaching trace of a CAM call (`forward({..., trace: true})`): the pipeline in cam/base.ts (and
+// FullGrad's own, cam/methods/fullgrad.ts) hands every tensor it computes to a TraceRecorder as it goes,
+// so the trace holds the values the map was made from, not a second computation of them. Tensors are kept (copied views, outside the call's tidy scope) and
 // read to the CPU once, when the call ends.
 import type { Tensor } from '../core/tensor';
 import { keep } from '../core/scope';
@@ -19,7 +19,11 @@ export type TraceStepKey =
   | 'normalised' // per-image min-max
   | 'resized' // bilinear resize to the output size (only when the size changes)
   | 'combined' // the layers' maps combined (mean / max / product), before the final min-max
-  | 'cam'; // the returned map
+  | 'cam' // the returned map
+  // FullGrad (its layer 0 is the input, layer i + 1 its i-th bias layer):
+  | 'bias' // b, a layer's (effective) bias
+  | 'contribution' // |x ⊙ ∂target/∂x| or |b ⊙ ∂target/∂z|
+  | 'partMap'; // a part's channels, each min-max normalised and resized, summed
 
 export interface TraceStep {
   key: TraceStepKey;

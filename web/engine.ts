@@ -1,5 +1,6 @@
 // What the page computes, without the DOM: the backend choice, the demo model, and one explanation (the
-// three Finer-CAM modes of the command line's `explain`, from one forward pass, with the trace).
+// three Finer-CAM modes of the command line's `explain`, with the trace, from a session that keeps one
+// forward pass per image and model).
 import * as F from '../index';
 
 export const MODE_NAMES = ['baseline', 'finer-default', 'finer-compare'] as const;
@@ -26,6 +27,8 @@ export interface WebModel {
   /** ViT models need the patch grid passed to the reshape transform. */
   isVit: boolean;
   describe: string;
+  /** CLIP: the image resolution; the model sees the centre crop at this size (CLIP's _transform). */
+  clipSize?: number;
 }
 
 export interface Settings {
@@ -52,6 +55,10 @@ export interface Explanation {
   probs: Float32Array;
   trace: F.CamTrace;
   timings: Record<string, number>;
+  /** False when the session's forward pass was reused (only the backward passes ran). */
+  forwardRan: boolean;
+  /** The pixels the model saw when they are not the image resized (CLIP's centre crop), for the overlays. */
+  seen: F.RgbImage | null;
 }
 
 export interface BackendChoice {
@@ -128,46 +135,83 @@ export function modeSpecs(s: Settings): { alpha: number; referenceCategoryRanks:
 /** The longer side the page explains at (larger images are downscaled first, as `--max-size`). */
 export const MAX_SIZE = 224;
 
-export function preprocessFor(m: WebModel, img: F.RgbImage, device: F.DeviceName): F.Preprocessed {
-  return F.preprocess(img, { maxSize: MAX_SIZE, patchSize: m.patchSize, norm: m.norm, device });
+/** The model's input, and the pixels it holds when they are not simply the image resized (CLIP's crop). */
+export function preprocessFor(m: WebModel, img: F.RgbImage, device: F.DeviceName): F.Preprocessed & { seen: F.RgbImage | null } {
+  if (m.clipSize) {
+    const cp = F.clipPreprocess(img, { size: m.clipSize, norm: m.norm, device });
+    const g = m.clipSize / m.patchSize;
+    return { tensor: cp.tensor, width: m.clipSize, height: m.clipSize, gridH: g, gridW: g, seen: cp.image };
+  }
+  return { ...F.preprocess(img, { maxSize: MAX_SIZE, patchSize: m.patchSize, norm: m.norm, device }), seen: null };
 }
 
-export async function explain(m: WebModel, img: F.RgbImage, s: Settings, device: F.DeviceName): Promise<Explanation> {
+/**
+ * One image through one model: the forward pass runs once (cam/session.ts) and every later explanation of
+ * the same image and model — another α, other ranks, another target class or method — is backward passes
+ * only. The page makes a new one for a new image or model and disposes the old one.
+ */
+export interface PageSession {
+  model: WebModel;
+  img: F.RgbImage;
+  pre: ReturnType<typeof preprocessFor>;
+  session: F.CamSession;
+  /** Milliseconds of the steps that ran once for this session. */
+  preprocessMs: number;
+  forwardMs: number;
+}
+
+export async function openSession(m: WebModel, img: F.RgbImage, device: F.DeviceName): Promise<PageSession> {
+  let t0 = performance.now();
+  const pre = preprocessFor(m, img, device);
+  const preprocessMs = performance.now() - t0;
+  try {
+    t0 = performance.now();
+    const session = await F.CamSession.create({
+      model: m.model, targetLayers: [m.targetLayer], reshapeTransform: m.reshapeTransform, inputTensor: pre.tensor,
+      H: m.isVit ? pre.gridH : undefined, W: m.isVit ? pre.gridW : undefined,
+    });
+    return { model: m, img, pre, session, preprocessMs, forwardMs: performance.now() - t0 };
+  } catch (e) {
+    pre.tensor.dispose();
+    throw e;
+  }
+}
+
+export function closeSession(ps: PageSession): void {
+  ps.session.dispose();
+  ps.pre.tensor.dispose();
+}
+
+/** The three modes of the settings from the session: backward passes only. `fresh`: the session was just made. */
+export async function explain(ps: PageSession, s: Settings, fresh: boolean): Promise<Explanation> {
+  const m = ps.model;
   const Base = METHODS[s.method];
   if (!Base) throw new Error(`unknown CAM method '${s.method}'`);
   if (s.targetIdx !== null && !(Number.isInteger(s.targetIdx) && s.targetIdx >= 0 && s.targetIdx < m.classNames.length)) {
     throw new Error(`the target class must be in 0..${m.classNames.length - 1}`);
   }
   const timings: Record<string, number> = {};
-  let t0 = performance.now();
-  const pre = preprocessFor(m, img, device);
-  timings.preprocess = performance.now() - t0;
-  const cam = new F.FinerCAM({ model: m.model, targetLayers: [m.targetLayer], reshapeTransform: m.reshapeTransform, baseMethod: Base });
-  try {
-    t0 = performance.now();
-    const r = await cam.forwardModes({
-      inputTensor: pre.tensor, modes: modeSpecs(s), targetIdx: s.targetIdx, targetSize: [pre.width, pre.height], trace: true,
-      H: m.isVit ? pre.gridH : undefined, W: m.isVit ? pre.gridW : undefined,
-    });
-    timings['CAM (forward, 3 backward passes, trace read-back)'] = performance.now() - t0;
-    const cams = {} as Record<ModeName, MapData>;
-    for (let i = 0; i < MODE_NAMES.length; i++) {
-      const c = r.cams[i];
-      cams[MODE_NAMES[i]] = { width: c.shape[2], height: c.shape[1], data: Array.from(await c.data()) };
-      c.dispose();
-    }
-    const p = F.softmax(r.outputs, 1);
-    const probs = Float32Array.from(await p.data());
-    p.dispose();
-    r.outputs.dispose();
-    return {
-      width: pre.width, height: pre.height, cams, probs, trace: r.trace!, timings,
-      mainCategories: r.mainCategories.map((x) => x[0]), references: r.references.map((x) => x[0]),
-    };
-  } finally {
-    pre.tensor.dispose();
-    cam.dispose();
+  if (fresh) {
+    timings['preprocess (once per image)'] = ps.preprocessMs;
+    timings['forward pass (once per image and model)'] = ps.forwardMs;
   }
+  const pre = ps.pre;
+  const t0 = performance.now();
+  const r = await ps.session.finer({ method: Base, modes: modeSpecs(s), targetIdx: s.targetIdx, targetSize: [pre.width, pre.height], trace: true });
+  timings['3 backward passes, maps, trace read-back'] = performance.now() - t0;
+  const cams = {} as Record<ModeName, MapData>;
+  for (let i = 0; i < MODE_NAMES.length; i++) {
+    const c = r.cams[i];
+    cams[MODE_NAMES[i]] = { width: c.shape[2], height: c.shape[1], data: Array.from(await c.data()) };
+    c.dispose();
+  }
+  const p = F.softmax(ps.session.outputs, 1);
+  const probs = Float32Array.from(await p.data());
+  p.dispose();
+  return {
+    width: pre.width, height: pre.height, cams, probs, trace: r.trace!, timings, forwardRan: fresh, seen: pre.seen,
+    mainCategories: r.mainCategories.map((x) => x[0]), references: r.references.map((x) => x[0]),
+  };
 }
 
 /** The image at the size the model saw it (for the overlays). */

@@ -4,7 +4,7 @@ import * as F from '../index';
 import { renderBird, BIRD_CLASS_NAMES } from '../cli/demo/birds';
 import { composeStrip } from '../cli/util/strip';
 import { encodeNpy } from '../cli/util/npy';
-import { chooseBackend, explain, loadDemoModel, MODE_LABELS, MODE_NAMES, METHODS, resizedImage, type Explanation, type Settings, type WebModel } from './engine';
+import { chooseBackend, closeSession, explain, loadDemoModel, openSession, MODE_LABELS, MODE_NAMES, METHODS, resizedImage, type Explanation, type PageSession, type Settings, type WebModel } from './engine';
 import { downloadBytes, putImage } from './draw';
 import { renderTrace } from './trace-panel';
 import { loadUserModel } from './user-model';
@@ -12,6 +12,8 @@ import { loadUserModel } from './user-model';
 declare global {
   interface Window {
     finercamResult?: { mainCategories: number[]; references: number[][]; cams: Explanation['cams']; trace: F.CamTrace; width: number; height: number };
+    /** forwardPasses: the model forward passes the page ran (a hook on every model counts them); sessions: made so far. */
+    finercamStats?: { forwardPasses: number; sessions: number; explanations: number };
   }
 }
 
@@ -33,6 +35,22 @@ let demo: WebModel | null = null;
 let model: WebModel | null = null;
 let image: { img: F.RgbImage; name: string } | null = null;
 let last: Explanation | null = null;
+/** The current image through the current model: one forward pass, reused until either changes. */
+let session: PageSession | null = null;
+const stats = { forwardPasses: 0, sessions: 0, explanations: 0 };
+window.finercamStats = stats;
+const counted = new WeakSet<F.Module>();
+
+/** Counts the model's forward passes (the page's evidence that a changed setting ran none). */
+function countForwards(m: WebModel): WebModel {
+  if (!counted.has(m.model)) {
+    counted.add(m.model);
+    m.model.registerForwardHook(() => {
+      stats.forwardPasses++;
+    });
+  }
+  return m;
+}
 
 function showError(e: unknown): void {
   errorBox.textContent = e instanceof Error ? e.message : String(e);
@@ -57,7 +75,7 @@ function name(k: number): string {
 
 function show(r: Explanation): void {
   const m = model!;
-  const base = resizedImage(image!.img, r.width, r.height);
+  const base = r.seen ?? resizedImage(image!.img, r.width, r.height);
   putImage($<HTMLCanvasElement>('#original'), base);
   $('#original-caption').textContent = `${image!.name} — ${name(r.mainCategories[1])}, p = ${r.probs[r.mainCategories[1]].toFixed(3)}`;
   MODE_NAMES.forEach((mode, i) => {
@@ -68,12 +86,15 @@ function show(r: Explanation): void {
   });
   const order = Array.from(r.probs.keys()).sort((a, b) => r.probs[b] - r.probs[a]).slice(0, 5);
   $('[data-testid="top5"]').replaceChildren(...order.map((k) => Object.assign(document.createElement('li'), { textContent: `${name(k)} — ${(100 * r.probs[k]).toFixed(1)}%` })));
+  const row = (k: string, v: string): HTMLTableRowElement => {
+    const tr = document.createElement('tr');
+    tr.append(Object.assign(document.createElement('td'), { textContent: k }), Object.assign(document.createElement('td'), { textContent: v }));
+    return tr;
+  };
   $('[data-testid="timings"]').replaceChildren(
-    ...Object.entries(r.timings).map(([k, v]) => {
-      const tr = document.createElement('tr');
-      tr.append(Object.assign(document.createElement('td'), { textContent: k }), Object.assign(document.createElement('td'), { textContent: `${v.toFixed(1)} ms` }));
-      return tr;
-    }),
+    ...(r.forwardRan ? [] : [row('forward pass', 'none: reused this image\'s (only a setting changed)')]),
+    ...Object.entries(r.timings).map(([k, v]) => row(k, `${v.toFixed(1)} ms`)),
+    row('forward passes so far', String(stats.forwardPasses)),
   );
   const set = Number($<HTMLSelectElement>('#trace-mode').value);
   renderTrace($('#trace'), { trace: r.trace, set, modeLabel: MODE_LABELS[MODE_NAMES[set]], input: base, classNames: m.classNames });
@@ -99,12 +120,23 @@ async function run(): Promise<void> {
   try {
     do {
       again = false;
+      if (session && (session.model !== model || session.img !== image?.img)) {
+        closeSession(session); // it holds the old model's graph: freed before the model is
+        session = null;
+      }
       for (const m of retired.splice(0)) if (m !== model) m.model.dispose();
       if (!model || !image) return;
       status.textContent = 'working';
       try {
         const t0 = performance.now();
-        const r = await explain(model, image.img, settings(), device);
+        const s = settings();
+        const fresh = !session;
+        if (!session) {
+          session = await openSession(model, image.img, device);
+          stats.sessions++;
+        }
+        const r = await explain(session, s, fresh);
+        stats.explanations++;
         const t1 = performance.now();
         last = r;
         show(r);
@@ -153,10 +185,19 @@ function fillTargets(m: WebModel): void {
   $('#model-name').textContent = m.describe;
 }
 
+/** The visitor's last model files and the CLIP text they were built with: a CLIP is rebuilt from them when
+ *  its prompts or template change (only then: a change event also fires when the box merely loses focus). */
+let modelFiles: File[] = [];
+let builtClipText = '';
+const clipText = () => ({ prompts: $<HTMLTextAreaElement>('#prompts').value, template: $<HTMLInputElement>('#template').value });
+
 async function useModelFiles(files: File[]): Promise<void> {
   status.textContent = 'working';
   try {
-    const loaded = await loadUserModel(files, device);
+    const text = clipText();
+    const loaded = countForwards(await loadUserModel(files, device, text));
+    modelFiles = files;
+    builtClipText = JSON.stringify(text);
     retire(model);
     model = loaded;
     fillTargets(model);
@@ -174,7 +215,7 @@ async function main(): Promise<void> {
   $('[data-testid="backend"]').textContent = backend.label;
   const res = await fetch('demo-resnet.safetensors');
   if (!res.ok) throw new Error(`cannot load the demo weights (HTTP ${res.status})`);
-  demo = await loadDemoModel(new Uint8Array(await res.arrayBuffer()), device);
+  demo = countForwards(await loadDemoModel(new Uint8Array(await res.arrayBuffer()), device));
   model = demo;
   fillTargets(demo);
 
@@ -183,6 +224,11 @@ async function main(): Promise<void> {
     void run();
   });
   for (const e of [ranksInput, targetSelect, methodSelect]) e.addEventListener('change', () => void run());
+  for (const id of ['#prompts', '#template']) {
+    $(id).addEventListener('change', () => {
+      if (model?.clipSize && modelFiles.length > 0 && JSON.stringify(clipText()) !== builtClipText) void useModelFiles(modelFiles);
+    });
+  }
   $('#trace-mode').addEventListener('change', () => last && show(last));
   $('#bird').addEventListener('change', showBird);
   $('#seed').addEventListener('change', showBird);
@@ -212,7 +258,7 @@ async function main(): Promise<void> {
   });
   $('#download-strip').addEventListener('click', () => {
     if (!last || !image) return showError(new Error('nothing to download yet'));
-    const base = resizedImage(image.img, last.width, last.height);
+    const base = last.seen ?? resizedImage(image.img, last.width, last.height);
     const tiles = [base, ...MODE_NAMES.map((m) => F.showCamOnImage(base, Float32Array.from(last!.cams[m].data)))];
     const labels = ['Original', ...MODE_NAMES.map((m, i) => `${MODE_LABELS[m]}\n${name(last!.mainCategories[i])}`)];
     downloadBytes(F.encodePng(composeStrip(tiles, labels, { tileHeight: Math.max(96, last.height), legend: true })), 'finercam-strip.png', 'image/png');

@@ -14,6 +14,9 @@ const TITLES: Record<F.TraceStepKey, string> = {
   resized: 'Resized to the image',
   combined: 'Layers combined',
   cam: 'The CAM',
+  bias: 'Bias b of the layer',
+  contribution: 'Contribution |b ⊙ ∂target/∂z| (or |x ⊙ ∂target/∂x|)',
+  partMap: 'Part map: channels normalised, resized, summed',
 };
 
 /** How many channels get their own pictures. */

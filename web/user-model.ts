@@ -1,9 +1,11 @@
 // A visitor's own model from dropped or picked files, as the command line's --model/--weights/--classifier/
 // --classes (cli/model-spec.ts, which reads from disk): an options .json ({"model": preset, "targetLayer",
 // "norm"}, or ResNet options {"block", "layers", "widths", ...} in place of a preset), weights (.safetensors/.pth), an optional linear head (a file whose name says classifier/head/
-// probe) for ViT backbones, and optional class names (.txt one per line, or a JSON array).
+// probe) for ViT backbones, and optional class names (.txt one per line, or a JSON array). A CLIP ({"model": "clip"}
+// or a CLIP preset) takes its tokenizer files and the prompts typed on the page instead (web/clip-model.ts).
 import * as F from '../index';
 import type { WebModel } from './engine';
+import { CLIP_PRESETS, isClipModelName, loadClipModel, type ClipFiles, type ClipOptions } from './clip-model';
 
 const RESNETS: Record<string, F.ResNetOptions> = {
   resnet18: { block: 'basic', layers: [2, 2, 2, 2] }, resnet34: { block: 'basic', layers: [3, 4, 6, 3] },
@@ -14,7 +16,7 @@ const VITS: Record<string, () => F.VisionTransformer> = {
   dinov2_vits14: () => F.dinov2Vits14(), dinov2_vitb14: () => F.dinov2Vitb14(), dinov2_vitl14: () => F.dinov2Vitl14(),
   dinov2_vits14_reg: () => F.dinov2Vits14Reg(), dinov2_vitb14_reg: () => F.dinov2Vitb14Reg(),
 };
-export const PRESETS = [...Object.keys(RESNETS), ...Object.keys(VITS)];
+export const PRESETS = [...Object.keys(RESNETS), ...Object.keys(VITS), 'clip', ...Object.keys(CLIP_PRESETS)];
 
 interface Options {
   /** A preset; absent for ResNet options given directly. */
@@ -25,6 +27,9 @@ interface Options {
 }
 
 const ext = (f: File): string => (f.name.match(/\.[^.]+$/)?.[0] ?? '').toLowerCase();
+/** CLIP tokenizer files, told apart from options (.json) and class names (.txt) by their names. */
+const tokenizerFile = (f: File): keyof Omit<ClipFiles, 'weights'> | null =>
+  /\.txt\.gz$/i.test(f.name) || /bpe.*\.txt$/i.test(f.name) ? 'bpe' : /vocab.*\.json(\.gz)?$/i.test(f.name) ? 'vocab' : /merges.*\.txt(\.gz)?$/i.test(f.name) ? 'merges' : null;
 
 async function readDict(f: File): Promise<{ dict: F.StateDict; meta: Record<string, string> }> {
   const bytes = new Uint8Array(await f.arrayBuffer());
@@ -58,21 +63,35 @@ function fit(m: F.Module, dict: F.StateDict, what: string): void {
   }
 }
 
-export async function loadUserModel(files: File[], device: F.DeviceName): Promise<WebModel> {
+export async function loadUserModel(files: File[], device: F.DeviceName, clipText: { prompts: string; template: string } = { prompts: '', template: '' }): Promise<WebModel> {
   let opts: Options | null = null;
   let names: string[] | null = null;
   const weightFiles: File[] = [];
+  const tok: Omit<ClipFiles, 'weights'> = { bpe: null, vocab: null, merges: null };
   for (const f of files) {
     const e = ext(f);
-    if (e === '.json') {
+    const t = tokenizerFile(f);
+    if (t) tok[t] = f;
+    else if (e === '.json') {
       const v = parseOptions(await f.text(), f.name);
       if (Array.isArray(v)) names = v;
       else opts = v;
     } else if (e === '.txt') names = (await f.text()).split(/\r?\n/).map((s) => s.trim()).filter((s) => s !== '');
     else if (['.safetensors', '.pth', '.pt', '.bin'].includes(e)) weightFiles.push(f);
-    else throw new Error(`'${f.name}': expected an options .json, weights (.safetensors/.pth), or class names (.txt/.json)`);
+    else throw new Error(`'${f.name}': expected an options .json, weights (.safetensors/.pth), class names (.txt/.json), or a CLIP tokenizer (bpe_simple_vocab_16e6.txt.gz, vocab.json + merges.txt)`);
   }
   if (!opts) throw new Error(`give the model options as a .json file, e.g. {"model": "resnet50", "targetLayer": "layer4"} (presets: ${PRESETS.join(', ')})`);
+  if (isClipModelName(opts.model)) {
+    if (names) throw new Error(`a CLIP's classes are its prompts: type them in the prompts box instead of giving class names`);
+    const wm = await loadClipModel(opts as ClipOptions, { weights: weightFiles[0] ?? null, ...tok }, clipText, device);
+    try {
+      wm.model.getSubmodule(wm.targetLayer);
+    } catch (e) {
+      wm.model.dispose();
+      throw new Error(`target layer: ${(e as Error).message}`);
+    }
+    return wm;
+  }
   const head = weightFiles.find((f) => /classifier|head|probe/i.test(f.name)) ?? null;
   const backbone = weightFiles.find((f) => f !== head) ?? null;
   const label = opts.model ?? `ResNet (${opts.block})`;

@@ -7,12 +7,15 @@
 // size (half-pixel centres, as cv2.resize); the channels and then the parts are summed, and the total is
 // min-max scaled once more. No ReLU (every part is already ≥ 0), so `aggregate` has no meaning here.
 // One forward and one backward pass give ∂y/∂x and every ∂y/∂z together.
+// With `trace: true` the same computation is recorded as it runs: the trace's layer 0 is the input, layer
+// i + 1 the i-th bias layer; per part its gradient, its contribution |x ⊙ ∂y/∂x| or |b ⊙ ∂y/∂z|, and its
+// part map (the channels post-processed and summed); then the sum of the parts and the returned map.
 import { Tensor } from '../../core/tensor';
 import { Module } from '../../core/nn/module';
 import { BatchNorm2d, Conv2d } from '../../core/nn/layers';
 import { abs, add, div, mul, sqrt, sub } from '../../core/ops/elementwise';
 import { argmax, sum } from '../../core/ops/reduce';
-import { reshape } from '../../core/ops/views';
+import { reshape, select } from '../../core/ops/views';
 import { grad } from '../../core/autograd';
 import { tidy, keep } from '../../core/scope';
 import { noGrad } from '../../core/grad-mode';
@@ -22,6 +25,7 @@ import { BaseCAM, checkTargetSize, scaleCam, scoreSum, type CAMOptions, type Com
 import { ClassifierOutputTarget, type Target } from '../targets';
 import { checkMapPixels, checkWorkBytes, resolveLimits } from '../limits';
 import { checkStages, firstNonFiniteSample, type StageCheck } from '../finite';
+import type { TraceRecorder } from '../trace';
 
 export interface FullGradOptions extends Omit<CAMOptions, 'targetLayers'> {
   /** Ignored (as pytorch-grad-cam): FullGrad uses every Conv2d/BatchNorm2d with a bias. */
@@ -116,6 +120,11 @@ export class FullGrad extends BaseCAM {
       });
       const outputs = keep(out.detach());
       kept.push(outputs);
+      const rec = opts.traceRecorder;
+      if (rec) {
+        rec.recordLogits(outputs);
+        this.biasLayers.forEach((l, i) => rec.record('bias', null, i + 1, l instanceof BatchNorm2d ? 'b = β − μ·γ/√(σ² + ε)  (the BatchNorm\'s effective bias, eval mode)' : 'b = the convolution\'s bias', effectiveBias(l)));
+      }
       const outputStage: StageCheck = { stage: 'model output', label: 'the model output', tensor: outputs };
       const autoTargets = typeof targetSetsOrFn === 'function' || targetSetsOrFn.some((t) => !t);
       if (autoTargets && (await firstNonFiniteSample(outputs)) >= 0) await checkStages([inputStage, outputStage], who);
@@ -126,8 +135,13 @@ export class FullGrad extends BaseCAM {
         const targets = targetSets[s] ? [...targetSets[s]!] : await topClass(outputs);
         if (targets.length !== N) throw new Error(`${who}: got ${targets.length} targets for a batch of ${N}; give one target per sample`);
         targetsUsed.push(targets);
-        const [gx, ...gz] = grad(scoreSum(out, targets, who), [x, ...layerOuts], { retainGraph: s < targetSets.length - 1, allowUnused: true });
-        const cam = tidy(() => this.combine(input, gx, gz, size, opts.raw ?? false));
+        const onScore = rec ? (n: number, score: Tensor) => rec.recordTarget(s, n, targets[n], score, select(outputs, 0, n)) : undefined;
+        const [gx, ...gz] = grad(scoreSum(out, targets, who, onScore), [x, ...layerOuts], { retainGraph: s < targetSets.length - 1, allowUnused: true });
+        if (rec) {
+          if (gx) rec.record('gradients', s, 0, '∂target/∂x  (the input gradient)', gx);
+          gz.forEach((g, i) => g && rec.record('gradients', s, i + 1, `∂target/∂z,  z = the output of '${this.traceLayerNames()[i + 1]}'`, g));
+        }
+        const cam = tidy(() => this.combine(input, gx, gz, size, opts.raw ?? false, rec ? { rec, set: s } : undefined));
         const bad = await firstNonFiniteSample(cam);
         if (bad >= 0) {
           const gradStages: StageCheck[] = gx ? [{ stage: 'gradients', label: 'the gradient with respect to the input', tensor: gx }] : [];
@@ -149,16 +163,36 @@ export class FullGrad extends BaseCAM {
     }
   }
 
-  private combine(input: Tensor, gx: Tensor | null, gz: (Tensor | null)[], size: [number, number], raw: boolean): Tensor {
+  private combine(input: Tensor, gx: Tensor | null, gz: (Tensor | null)[], size: [number, number], raw: boolean, trace?: { rec: TraceRecorder; set: number }): Tensor {
+    const record = (key: 'contribution' | 'partMap' | 'combined' | 'cam', layer: number | null, formula: string, t: Tensor): void => trace?.rec.record(key, trace.set, layer, formula, t);
+    const partFormula = `Σ_c resize(m_c),  m_c = (p_c − min p_c) / (1e-7 + max(p_c − min p_c))  per sample and channel, bilinear to ${size[0]}×${size[1]}`;
     // |x ⊙ ∂y/∂x| (zero if the output does not depend on the input)
-    let total = channelMaps(abs(gx ? mul(gx, input) : mul(input, 0)), size);
+    const inputPart = abs(gx ? mul(gx, input) : mul(input, 0));
+    record('contribution', 0, 'p = |x ⊙ ∂target/∂x|', inputPart);
+    let total = channelMaps(inputPart, size);
+    record('partMap', 0, partFormula, total);
     gz.forEach((g, i) => {
       if (!g) return; // the output does not depend on this layer: its part is 0 everywhere
       // each part's N×C×H×W resized channels are freed before the next part (only the sum is kept)
-      const part = tidy(() => channelMaps(abs(mul(reshape(effectiveBias(this.biasLayers[i]), [1, -1, 1, 1]), g)), size));
+      const part = tidy(() => {
+        const p = abs(mul(reshape(effectiveBias(this.biasLayers[i]), [1, -1, 1, 1]), g));
+        record('contribution', i + 1, 'p = |b ⊙ ∂target/∂z|  (b broadcast over the grid)', p);
+        const m = channelMaps(p, size);
+        record('partMap', i + 1, partFormula, m);
+        return m;
+      });
       total = add(total, part);
     });
-    return raw ? total : scaleCam(total, null);
+    record('combined', null, `Σ of the ${1 + gz.filter(Boolean).length} part maps (the input and every bias layer the target depends on)`, total);
+    const cam = raw ? total : scaleCam(total, null);
+    record('cam', null, raw ? 'the sum itself (raw: no final normalisation)' : 'y = x − min(x);  y / (1e-7 + max(y))  (per image): the returned map', cam);
+    return cam;
+  }
+
+  /** The trace's layer 0 is the input; layer i + 1 is bias layer i. */
+  protected override traceLayerNames(): string[] {
+    const names = new Map(this.model.namedModules().map(([n, m]) => [m, n] as const));
+    return ['input', ...this.biasLayers.map((l) => names.get(l) || l.constructor.name)];
   }
 
   override dispose(): void {

@@ -13,7 +13,7 @@ import * as F from '../../index';
 import { renderBird } from '../../cli/demo/birds';
 import { decodeNpy } from '../../cli/util/npy';
 import { CHROMIUM, describeBrowser } from './browser';
-import { expectSameMaps, excess, nodeReference, type PageResult } from './reference';
+import { expectSameMaps, excess, nodeClipReference, nodeReference, tinyClipWeights, type PageResult } from './reference';
 
 const ROOT = resolve(__dirname, '../..');
 const SHOTS = join(ROOT, 'out/web');
@@ -48,6 +48,11 @@ async function result(page: Page): Promise<PageResult> {
       trace: { ...r.trace, logits: { shape: r.trace.logits.shape, data: Array.from(r.trace.logits.data) }, steps: r.trace.steps.map((s) => ({ ...s, data: Array.from(s.data) })) },
     };
   }) as Promise<PageResult>;
+}
+
+/** The page's counters: model forward passes (a forward hook), sessions made, explanations shown. */
+async function forwardStats(page: Page): Promise<{ forwardPasses: number; sessions: number; explanations: number }> {
+  return page.evaluate(() => ({ ...window.finercamStats! }));
 }
 
 /** Runs fn, then waits until the page has shown a result other than the one before. */
@@ -87,7 +92,7 @@ describeBrowser('the page in headless Chromium', () => {
       const r = await result(page);
       await expectSameMaps(r, await nodeReference(renderBird(0, 1, { size: 96 }).image));
       expect(await page.locator('[data-testid="top5"] li').count()).toBe(5);
-      expect(await page.textContent('[data-testid="timings"]')).toMatch(/CAM .* ms/);
+      expect(await page.textContent('[data-testid="timings"]')).toMatch(/forward pass \(once per image and model\)[\d.]+ ms3 backward passes, maps, trace read-back[\d.]+ ms/);
       expect(await page.textContent('[data-testid="caption-finer-compare"]')).toMatch(/ vs /);
       await page.screenshot({ path: join(SHOTS, 'page-webgpu.png'), fullPage: true });
       // the trace of every mode equals Node's, step by step
@@ -95,6 +100,14 @@ describeBrowser('the page in headless Chromium', () => {
       const want = ref.trace!;
       expect(r.trace.steps.map((s) => [s.key, s.set, s.layer])).toEqual(want.steps.map((s) => [s.key, s.set, s.layer]));
       r.trace.steps.forEach((s, i) => expect(excess(s.data, want.steps[i].data), `${s.key} set ${s.set}`).toBeLessThanOrEqual(0));
+      // α and the target class reuse the session on the device too: the maps follow, no forward pass runs
+      const before = await forwardStats(page);
+      await recompute(page, () => page.locator('#alpha').fill('0.3'));
+      await recompute(page, async () => {
+        await page.locator('#target').selectOption('2');
+      });
+      await expectSameMaps(await result(page), await nodeReference(renderBird(0, 1, { size: 96 }).image, { alpha: 0.3, targetIdx: 2 }));
+      expect(await forwardStats(page)).toEqual({ ...before, explanations: before.explanations + 2 });
       expect(errors).toEqual([]);
       await page.close();
     }, 180_000);
@@ -127,20 +140,28 @@ describeBrowser('the page in headless Chromium', () => {
       expect(Array.from(step('cam').data)).toEqual(r.cams['finer-default'].data);
     });
 
-    it('the α slider recomputes the Finer maps', async () => {
+    it('the α slider recomputes the Finer maps without a forward pass', async () => {
+      const before = await forwardStats(page);
+      expect(before.forwardPasses).toBeGreaterThanOrEqual(1);
       await recompute(page, () => page.locator('#alpha').fill('0.5'));
       await expectSameMaps(await result(page), await nodeReference(renderBird(0, 1, { size: 96 }).image, { alpha: 0.5 }));
       expect((await result(page)).trace.targets[1][0].alpha).toBe(0.5);
+      // the session's forward pass was reused: the model's forward hook did not fire, and the page says so
+      expect(await forwardStats(page)).toEqual({ ...before, explanations: before.explanations + 1 });
+      expect(await page.textContent('[data-testid="timings"]')).toMatch(/forward pass\s*none: reused this image's/);
+      expect(await page.textContent('[data-testid="timings"]')).not.toMatch(/forward pass \(once per image and model\)/);
     });
 
-    it('the target class, the reference ranks and the method recompute; bad ranks are a readable error', async () => {
+    it('the target class, the reference ranks and the method recompute without a forward pass; bad ranks are a readable error', async () => {
       const bird = renderBird(0, 1, { size: 96 }).image;
+      const before = await forwardStats(page);
       await recompute(page, async () => {
         await page.locator('#target').selectOption('5');
       });
       let r = await result(page);
       expect(r.mainCategories).toEqual([5, 5, 5]);
       await expectSameMaps(r, await nodeReference(bird, { alpha: 0.5, targetIdx: 5 }));
+      expect((await forwardStats(page)).forwardPasses).toBe(before.forwardPasses);
       await recompute(page, async () => {
         await page.locator('#ranks').fill('2,4');
         await page.locator('#ranks').dispatchEvent('change');
@@ -150,6 +171,7 @@ describeBrowser('the page in headless Chromium', () => {
       });
       r = await result(page);
       await expectSameMaps(r, await nodeReference(bird, { alpha: 0.5, targetIdx: 5, ranks: [2, 4], baseMethod: F.LayerCAM }));
+      expect(await forwardStats(page)).toEqual({ forwardPasses: before.forwardPasses, sessions: before.sessions, explanations: before.explanations + 3 });
       expect(r.trace.method).toBe('LayerCAM');
       expect(await page.textContent('[data-testid="trace-step"][data-key="weightedSum"] code')).toBe('M = Σ_c relu(G_c) ⊙ A_c');
       await page.locator('#ranks').fill('two');
@@ -167,7 +189,11 @@ describeBrowser('the page in headless Chromium', () => {
 
     it('explains a user image chosen with input[type=file], decoded by the project\'s decoder', async () => {
       const file = join(ROOT, 'test/fixtures/images/jpeg/BLUE_GROSBEAK.jpg');
+      const before = await forwardStats(page);
       await recompute(page, () => page.locator('input[type=file]').first().setInputFiles(file));
+      // a new image: a new session, one forward pass
+      expect(await forwardStats(page)).toEqual({ forwardPasses: before.forwardPasses + 1, sessions: before.sessions + 1, explanations: before.explanations + 1 });
+      expect(await page.textContent('[data-testid="timings"]')).toMatch(/forward pass \(once per image and model\)/);
       const r = await result(page);
       expect([r.width, r.height]).toEqual([224, 224]);
       await expectSameMaps(r, await nodeReference(F.decodeImage(new Uint8Array(readFileSync(file))), { alpha: 0.5 }));
@@ -236,5 +262,55 @@ describeBrowser('the page in headless Chromium', () => {
       expect(await page.locator('[data-testid="error"]').isVisible()).toBe(false);
       expect(errors).toEqual([]);
     }, 120_000);
+
+    it('loads a CLIP zero-shot classifier from options JSON + weights + tokenizer + typed prompts, and its maps equal Node\'s', async () => {
+      const bird = renderBird(4, 1, { size: 96 }).image;
+      const weights = await tinyClipWeights(5);
+      const bpe = readFileSync(join(ROOT, 'test/fixtures/clip/bpe_simple_vocab_16e6.txt.gz'));
+      const prompts = ['a bird with a red crown', 'a bird with a brown crown', 'a bird with a grey crown', 'a small blue bird', 'a large black bird'];
+      // one per line and '|'-separated, mixed
+      await page.locator('#prompts').fill(`${prompts[0]}\n${prompts[1]} | ${prompts[2]}\n\n${prompts[3]}|${prompts[4]}`);
+      const files = [
+        { name: 'clip.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify({ model: 'clip', visionHeads: 2, transformerHeads: 2 })) },
+        { name: 'tiny-clip.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from(weights) },
+        { name: 'bpe_simple_vocab_16e6.txt.gz', mimeType: 'application/gzip', buffer: bpe },
+      ];
+      const before = await forwardStats(page);
+      await recompute(page, () => page.locator('#model-files').setInputFiles(files));
+      let r = await result(page);
+      expect([r.width, r.height]).toEqual([32, 32]); // CLIP's centre crop at its resolution
+      await expectSameMaps(r, await nodeClipReference(bird, weights, bpe, prompts, { alpha: 0.5 }));
+      expect(await page.textContent('#model-name')).toBe('clip zero-shot (5 prompts)');
+      expect(await page.textContent('[data-testid="caption-finer-compare"]')).toBe(`Finer-Compare: ${prompts[r.mainCategories[2]]} vs ${prompts[r.references[2][0]]}`);
+      expect((await forwardStats(page)).forwardPasses).toBe(before.forwardPasses + 1);
+      // α and the target prompt reuse the CLIP's forward pass
+      await recompute(page, () => page.locator('#alpha').fill('1'));
+      await recompute(page, async () => {
+        await page.locator('#target').selectOption('3');
+      });
+      r = await result(page);
+      expect(r.mainCategories).toEqual([3, 3, 3]);
+      await expectSameMaps(r, await nodeClipReference(bird, weights, bpe, prompts, { alpha: 1, targetIdx: 3 }));
+      expect((await forwardStats(page)).forwardPasses).toBe(before.forwardPasses + 1);
+      await page.screenshot({ path: join(SHOTS, 'page-clip.png'), fullPage: true });
+      // a template rebuilds the classifier from the same files (the prompts become class names)
+      await page.locator('#target').selectOption('');
+      await recompute(page, async () => {
+        await page.locator('#template').fill('a photo of {}.');
+        await page.locator('#template').dispatchEvent('change');
+      });
+      await expectSameMaps(await result(page), await nodeClipReference(bird, weights, bpe, prompts, { alpha: 1, template: 'a photo of {}.' }));
+      expect(await page.textContent('#model-name')).toBe("clip zero-shot (5 prompts, template 'a photo of {}.')");
+      // no tokenizer, or too few prompts: readable errors, and the page keeps its CLIP result
+      await page.locator('#model-files').setInputFiles(files.slice(0, 2));
+      await waitDone(page, 'error');
+      expect(await page.textContent('[data-testid="error"]')).toMatch(/^CLIP needs its tokenizer: OpenAI's bpe_simple_vocab_16e6\.txt\.gz/);
+      await page.locator('#prompts').fill('only one prompt');
+      await page.locator('#prompts').dispatchEvent('change');
+      await page.waitForFunction(() => document.querySelector('[data-testid="error"]')?.textContent?.startsWith('a CLIP classifier'), null, { timeout: 60_000 });
+      expect(await page.textContent('[data-testid="error"]')).toBe("a CLIP classifier needs at least two prompts (one per line or separated by '|'), got 1");
+      expect(await page.textContent('#model-name')).toBe("clip zero-shot (5 prompts, template 'a photo of {}.')");
+      expect(errors).toEqual([]);
+    }, 180_000);
   });
 });

@@ -78,3 +78,44 @@ export async function expectSameMaps(page: PageResult, ref: Awaited<ReturnType<t
     expect(excess(m.data, await ref.cams[i].data()), MODE_NAMES[i]).toBeLessThanOrEqual(0);
   }
 }
+
+/** The tiny seeded CLIP of the page test, written as the files a visitor would pick. */
+export const TINY_CLIP: F.ClipConfig = {
+  embedDim: 8, imageResolution: 32, visionLayers: 1, visionWidth: 16, visionPatchSize: 8, contextLength: 16,
+  vocabSize: 49408, transformerWidth: 16, transformerHeads: 2, transformerLayers: 1, visionHeads: 2,
+};
+
+export async function tinyClipWeights(seed: number): Promise<Uint8Array> {
+  F.manualSeed(seed);
+  const m = F.clip(TINY_CLIP);
+  const bytes = await F.saveSafetensors(m.stateDict());
+  m.dispose();
+  return bytes;
+}
+
+/**
+ * The page's CLIP explanation done directly with the library, from the same files: the weights (heads given,
+ * the rest read from the shapes), OpenAI's tokenizer, ZeroShotClassifier, CLIP's centre crop, FinerCAM's
+ * three modes at the crop's size.
+ */
+export async function nodeClipReference(img: F.RgbImage, weights: Uint8Array, bpe: Uint8Array, prompts: string[], s: RefSettings & { template?: string } = {}): Promise<F.FinerModesResult & { width: number; height: number }> {
+  const clip = F.clipFromStateDict(await F.loadSafetensors(weights), { visionHeads: 2, transformerHeads: 2 });
+  const zs = new F.ZeroShotClassifier(clip, { tokenizer: F.ClipTokenizer.fromBpe(bpe), prompts, templates: s.template ? [s.template] : undefined }).eval();
+  const n = clip.imageResolution;
+  const cp = F.clipPreprocess(img, { size: n });
+  const g = n / TINY_CLIP.visionPatchSize!;
+  const cam = new F.FinerCAM({ model: zs, targetLayers: ['clip.visual.transformer.resblocks.-1.ln_1'], reshapeTransform: F.vitReshapeTransform({ prefixTokens: 1 }), baseMethod: s.baseMethod });
+  const ranks = s.ranks ?? [1, 2, 3];
+  const alpha = s.alpha ?? 1;
+  try {
+    const r = await cam.forwardModes({
+      inputTensor: cp.tensor, H: g, W: g, targetSize: [n, n], targetIdx: s.targetIdx ?? null,
+      modes: [{ alpha: 0, referenceCategoryRanks: ranks }, { alpha, referenceCategoryRanks: ranks }, { alpha, referenceCategoryRanks: [1] }],
+    });
+    return { ...r, width: n, height: n };
+  } finally {
+    cp.tensor.dispose();
+    cam.dispose();
+    zs.dispose();
+  }
+}

@@ -1,7 +1,8 @@
 // `trace: true` on CAM forward: the trace is the computation captured, so its numbers are checked against
 // the returned maps (bit for bit) and against the relations between steps, recomputed here in plain
 // JavaScript from the traced inputs of each step (the Grad-CAM weights are the spatial mean of the traced
-// gradients, the map is Σ w·A, ReLU, min-max, the Finer target is Σp(z_n − αz_r)/(Σp + 1e-9)).
+// gradients, the map is Σ w·A, ReLU, min-max, the Finer target is Σp(z_n − αz_r)/(Σp + 1e-9)). FullGrad's
+// own steps: test/cam/trace-fullgrad.test.ts.
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as F from '../../index';
 import { loadDemoModel, imagesToTensor } from '../../cli/demo/model';
@@ -177,8 +178,5 @@ describe('BaseCAM trace', () => {
     await expect(g.forward({ inputTensor: x, trace: true, augSmooth: true })).rejects.toThrow(/trace and augSmooth cannot be combined/);
     await expect(g.forward({ inputTensor: x, trace: 'yes' as unknown as boolean })).rejects.toThrow(/trace must be true or false/);
     g.dispose();
-    const fg = new F.FullGrad({ model });
-    await expect(fg.forward({ inputTensor: x, trace: true })).rejects.toThrow(/trace is not available for FullGrad/);
-    fg.dispose();
   });
 });
