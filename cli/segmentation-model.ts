@@ -1,10 +1,12 @@
-// --model for torchvision's segmentation models in explain: the presets deeplabv3_resnet50/101 and
+// --model for torchvision's segmentation models in explain and generate: the presets deeplabv3_resnet50/101 and
 // fcn_resnet50/101, or an options .json with "kind": "deeplabv3" | "fcn" (SegmentationOptions: layers,
 // widths, numClasses, asppChannels, atrousRates, auxLoss). The class count and the auxiliary head come from
 // --weights (classifier.4.weight, aux_classifier.* keys), as torchvision's checkpoints differ in both.
 // A segmentation model explains a region: --mask (an image of the input's size; pixels that are not black
-// form the region) and --target-class (the class explained there).
+// form the region) and --target-class (the class explained there). generate takes --mask (one region for
+// every image) or --mask-dir (one mask per image, maskPathFor).
 import { readFile } from 'node:fs/promises';
+import { extname, isAbsolute, join } from 'node:path';
 import * as F from '../index';
 import { UsageError } from './args';
 import type { LoadedModel } from './model-spec';
@@ -76,6 +78,13 @@ export async function loadSegmentationModel(opts: { model: string; weights?: str
   };
 }
 
+/** A mask image as H·W values: 1 where the pixel is not black, else 0. */
+export function maskValues(img: F.RgbImage): Float32Array {
+  const m = new Float32Array(img.width * img.height);
+  for (let p = 0; p < m.length; p++) m[p] = img.data[3 * p] || img.data[3 * p + 1] || img.data[3 * p + 2] ? 1 : 0;
+  return m;
+}
+
 /** --mask as H·W values (1 where the pixel is not black), checked against the image's size. */
 export async function readMask(path: string, width: number, height: number, command: string): Promise<Float32Array> {
   let img: F.RgbImage;
@@ -87,10 +96,45 @@ export async function readMask(path: string, width: number, height: number, comm
   if (img.width !== width || img.height !== height) {
     throw new UsageError(`${command}: --mask '${path}' is ${img.width}×${img.height} but the image is ${width}×${height}; give a mask of the image's size`);
   }
-  const m = new Float32Array(width * height);
-  for (let p = 0; p < m.length; p++) m[p] = img.data[3 * p] || img.data[3 * p + 1] || img.data[3 * p + 2] ? 1 : 0;
+  const m = maskValues(img);
   if (!m.some((v) => v)) throw new UsageError(`${command}: --mask '${path}' is all black: the region to explain is empty`);
   return m;
+}
+
+/**
+ * generate --mask-dir: the mask of the image at `source` (its '/'-separated path under the dataset root)
+ * is <maskDir>/<source with its extension replaced by .png>. A source outside the root (a list file's
+ * '../' path) has no place in the mask folder: an error for that image.
+ */
+export function maskPathFor(maskDir: string, source: string): string {
+  const parts = source.split('/');
+  if (isAbsolute(source) || parts.some((s) => s === '..' || s === '')) {
+    throw new Error(`--mask-dir: the image's path '${source}' is not under the dataset's folder, so it has no place in --mask-dir; list images under the list file's folder, or use --mask`);
+  }
+  const last = parts[parts.length - 1];
+  parts[parts.length - 1] = `${last.slice(0, last.length - extname(last).length)}.png`;
+  return join(maskDir, ...parts);
+}
+
+/**
+ * A segmentation model seen as a classifier of one region: forward(x) = Σ_{h,w} out[:, :, h, w]·mask
+ * (N×classes), every class's SemanticSegmentationTarget score. Guided Backprop (--method guided-gradcam)
+ * runs on it: pytorch-grad-cam's GuidedBackpropReLUModel backpropagates output[0, category], which needs one
+ * score per class, as its segmentation tutorial's wrappers give. `mask` is at the model input's size (h×w).
+ */
+export class RegionScores extends F.Module {
+  constructor(readonly model: F.Module, private readonly mask: Float32Array, private readonly h: number, private readonly w: number) {
+    super();
+    if (mask.length !== h * w) throw new Error(`RegionScores: the mask has ${mask.length} values, expected ${h}×${w}`);
+    this.addModule('model', model);
+  }
+  forward(x: F.Tensor): F.Tensor {
+    const out = this.model.forward(x);
+    if (out.rank !== 4 || out.shape[2] !== this.h || out.shape[3] !== this.w) {
+      throw new Error(`RegionScores: the model must return N×classes×${this.h}×${this.w} maps, got ${out.shape.join('×')}`);
+    }
+    return F.sum(F.mul(out, F.tensor(this.mask, [1, 1, this.h, this.w], { device: out.device })), [2, 3]);
+  }
 }
 
 /** The mask at the model input's size (nearest neighbour, as cv2.INTER_NEAREST: src = floor(dst · in/out)). */

@@ -31,6 +31,18 @@ export interface Sidecar {
   targetIdx: number | null;
   /** Null-prototype: only the modes the file holds. */
   modes: Record<string, SidecarMode>;
+  /** Segmentation models: the mask the region came from (--mask or --mask-dir); null otherwise and in older sidecars. */
+  mask?: SidecarMask | null;
+  /** Segmentation models: --target-class as given (null: none given, and in older sidecars). */
+  targetClass?: number | null;
+}
+
+/** The mask file of a segmentation run, identified as sources are: path under the dataset root, size, mtime. */
+export interface SidecarMask {
+  /** Relative to the dataset root, '/'-separated (it may start with '../'). */
+  path: string;
+  size: number;
+  mtimeMs: number;
 }
 
 /** JSON.parse with every object built without a prototype, so no key can reach Object.prototype. */
@@ -98,10 +110,24 @@ export function validateSidecar(v: unknown): Sidecar {
     if (Array.isArray(refNames) && refNames.every((x) => x === null || typeof x === 'string')) entry.referenceNames = refNames as (string | null)[];
     modes[name] = entry;
   }
+  const rawMask = own(v, 'mask');
+  let mask: SidecarMask | null = null;
+  if (rawMask !== undefined && rawMask !== null) {
+    if (!isObject(rawMask)) bad("'mask' is not an object");
+    const path = own(rawMask, 'path');
+    const size = own(rawMask, 'size');
+    const mtimeMs = own(rawMask, 'mtimeMs');
+    if (typeof path !== 'string' || path === '' || path.includes('\0')) bad("'mask.path' is not a path");
+    if (!isIndex(size) || typeof mtimeMs !== 'number' || !Number.isFinite(mtimeMs)) bad("'mask' has no valid size and mtimeMs");
+    mask = { path, size, mtimeMs };
+  }
+  const targetClass = own(v, 'targetClass');
+  if (targetClass !== null && targetClass !== undefined && !isIndex(targetClass)) bad("'targetClass' is not a class index");
   return {
     source: optStr('source'), image: optStr('image'),
     size: optNum('size', (x) => isIndex(x)), mtimeMs: optNum('mtimeMs', Number.isFinite),
     width, height, targetIdx: (target ?? null) as number | null, modes,
+    mask, targetClass: (targetClass ?? null) as number | null,
   };
 }
 
@@ -150,13 +176,20 @@ export async function recordedNames(dir: string, root: string): Promise<Recorded
   return out;
 }
 
+/** What else a run's outputs depend on (segmentation: the mask file and --target-class); null = none. */
+export interface ResumeExpectations {
+  mask: SidecarMask | null;
+  targetClass: number | null;
+}
+
 /**
  * Whether `--resume` may keep the outputs `<dir>/<key>.*`: the sidecar is valid, names this source with
  * the image's current size and mtime, and lists every wanted mode with a float16 .npy of the image's size
- * that is complete (header parses, length = header + 2·height·width). Returns null when they can be
- * kept, else why not.
+ * that is complete (header parses, length = header + 2·height·width). With `expect`, the sidecar must
+ * also record that mask (same path, size and mtime) and that --target-class. Returns null when they can
+ * be kept, else why not.
  */
-export async function untrustedReason(dir: string, key: string, img: { source: string; size: number; mtimeMs: number }, modes: readonly string[]): Promise<string | null> {
+export async function untrustedReason(dir: string, key: string, img: { source: string; size: number; mtimeMs: number }, modes: readonly string[], expect?: ResumeExpectations): Promise<string | null> {
   let s: Sidecar;
   try {
     s = await readSidecar(join(dir, `${key}.json`));
@@ -165,6 +198,17 @@ export async function untrustedReason(dir: string, key: string, img: { source: s
   }
   if (s.source !== img.source) return `the sidecar is for '${s.source ?? s.image}'`;
   if (s.size !== img.size || s.mtimeMs !== img.mtimeMs) return 'the image changed since';
+  if (expect) {
+    const had = s.mask ?? null;
+    const want = expect.mask;
+    if (had === null && want !== null) return 'the outputs were made without a mask';
+    if (had !== null && want === null) return `the outputs were made with the mask '${had.path}'`;
+    if (had !== null && want !== null) {
+      if (had.path !== want.path) return `the outputs were made with the mask '${had.path}'`;
+      if (had.size !== want.size || had.mtimeMs !== want.mtimeMs) return `the mask '${want.path}' changed since`;
+    }
+    if ((s.targetClass ?? null) !== expect.targetClass) return `the outputs were made with --target-class ${s.targetClass ?? '(none)'}`;
+  }
   for (const m of modes) {
     const entry = s.modes[m];
     if (!entry) return `no ${m} CAM`;

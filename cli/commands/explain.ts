@@ -17,7 +17,7 @@ import { METHODS } from './generate';
 import { loadDemoModel } from '../demo/model';
 import { writeTrace } from '../trace-out';
 import { CLIP_CLI_OPTIONS, CLIP_MODEL_NAMES, isClipModelName, loadClipModel } from '../clip-model';
-import { isSegmentationModel, loadSegmentationModel, readMask, resizeMask, SEGMENTATION_MODEL_NAMES } from '../segmentation-model';
+import { isSegmentationModel, loadSegmentationModel, readMask, RegionScores, resizeMask, SEGMENTATION_MODEL_NAMES } from '../segmentation-model';
 import { checkGuidedModel, guidedBackprop, guidedTile } from '../guided-output';
 
 const CMD = 'explain';
@@ -182,7 +182,9 @@ export async function explain(argv: string[]): Promise<number> {
       ? await F.softmax(F.tensor(await F.maskedClassScores(r.outputs, [region], CMD), [1, lm.numClasses], { device: r.outputs.device }), 1).data()
       : await F.softmax(r.outputs, 1).data();
     const main0 = r.mainCategories[0][0];
-    const gb = guided ? await guidedBackprop(lm.model, pre.tensor, main0) : null;
+    // a segmentation model's class score is its map summed over the region (what Grad-CAM explained)
+    const gbModel = region ? new RegionScores(lm.model, region, pre.tensor.shape[2], pre.tensor.shape[3]) : lm.model;
+    const gb = guided ? await guidedBackprop(gbModel, pre.tensor, main0) : null;
     const tiles = [rgb];
     const labels = [`Original\n${short(main0)}\np = ${probs[main0].toFixed(3)}`];
     for (let i = 0; i < modes.length; i++) {

@@ -58,6 +58,22 @@ describe('explain --mask with a segmentation model', () => {
     finer.dispose();
   });
 
+  it('--method guided-gradcam: the same classes as Grad-CAM, tiles of Guided Grad-CAM (backprop of the region score)', async () => {
+    const args = [img, '--model', spec, '--weights', weights, '--mask', maskPng, '--target-class', '1', '--backend', 'cpu'];
+    const plain = await capture(() => main(['explain', ...args, '--out', join(dir, 'plain.png')]));
+    const guided = await capture(() => main(['explain', ...args, '--method', 'guided-gradcam', '--out', join(dir, 'guided.png')]));
+    expect(guided.code, guided.err).toBe(0);
+    const cats = (s: string) => s.split('\n').filter((l) => / main .* references/.test(l));
+    expect(cats(guided.out)).toEqual(cats(plain.out));
+    expect(cats(guided.out).length).toBe(3);
+    const a = await F.decodePng(readFileSync(join(dir, 'plain.png')));
+    const b = await F.decodePng(readFileSync(join(dir, 'guided.png')));
+    expect([b.width, b.height]).toEqual([a.width, a.height]);
+    let differ = 0;
+    for (let i = 0; i < a.data.length; i++) if (a.data[i] !== b.data[i]) differ++;
+    expect(differ).toBeGreaterThan(a.data.length / 10);
+  });
+
   it('bad input: usage errors naming the option', async () => {
     const run = (...a: string[]) => capture(() => main(['explain', img, '--backend', 'cpu', '--out', join(dir, 'o.png'), ...a]));
     let r = await run('--model', spec, '--weights', weights);

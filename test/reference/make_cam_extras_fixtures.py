@@ -19,6 +19,15 @@ Writes test/fixtures/cam-extras/:
                           the state dict, `input`, `out`, `aux` the forward pass, `cam_<case>` the CAMs.
   seg.json                configs and the CAM cases (method, target layers, targets with their masks).
   seg_keys.json           state-dict names and shapes of the full-size torchvision models (untrained).
+  generate_seg.safetensors / generate_seg.json
+                          `finercam generate` on a segmentation model (test/cli/generate-segmentation.test.ts):
+                          three small RGB images of different sizes and their region masks (u8), the seed's
+                          three modes for --target-class 4 and for the region's top class — Finer-CAM on the
+                          region's mean logits as make_seg_finer, Grad-CAM at the feature grid resized with
+                          cv2.resize INTER_LINEAR to the image's size, stored as float16 as generate's .npy —,
+                          the region scores, and for the top class Guided Grad-CAM (the package's
+                          GuidedBackpropReLUModel on the model seen as a classifier of the region, Σ out·mask,
+                          times the map, deprocess_image) — generate's --method guided-gradcam.
   guided.safetensors      GuidedBackpropReLUModel on test/fixtures/models/resnet18_small, for the top class
                           and for class 3, deprocess_image of it, Guided Grad-CAM (cam.py's recipe:
                           deprocess_image(cam_mask * gb)), and the logits before and after.
@@ -259,6 +268,114 @@ def make_seg():
     dump(os.path.join(OUT, 'seg_keys.json'), keys)
 
 
+# ------------------------------------------------------------------- generate on a segmentation model
+
+def write_safetensors_typed(path, tensors):
+    """write_safetensors plus float16 and uint8 (numpy arrays), for fixtures stored at generate's precision."""
+    import struct
+    header, blobs, offset = {}, [], 0
+    for name, a in tensors.items():
+        a = np.ascontiguousarray(a)
+        dtype = {np.dtype('float32'): 'F32', np.dtype('float16'): 'F16', np.dtype('uint8'): 'U8'}[a.dtype]
+        data = a.astype(a.dtype.newbyteorder('<')).tobytes()
+        header[name] = {'dtype': dtype, 'shape': list(a.shape), 'data_offsets': [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    h = json.dumps(header, separators=(',', ':')).encode()
+    h += b' ' * ((8 - len(h) % 8) % 8)
+    with open(path, 'wb') as f:
+        f.write(struct.pack('<Q', len(h)))
+        f.write(h)
+        for b in blobs:
+            f.write(b)
+
+
+GENERATE_MODES = [('baseline', 0.0, [1, 2, 3]), ('finer-default', 1.0, [1, 2, 3]), ('finer-compare', 1.0, [1])]
+
+
+def make_generate_seg():
+    """What `finercam generate --model <deeplabv3_tiny .json> --mask-dir masks` writes for three images of
+    different sizes (no resizing: they are below --max-size, and a ResNet needs no patch rounding). The input
+    is torchvision's ToTensor + Normalize(ImageNet); the region of each image is its mask (non-black pixels)."""
+    import cv2
+    from pytorch_grad_cam import GradCAM, GuidedBackpropReLUModel
+    from pytorch_grad_cam.utils.image import deprocess_image
+    from pytorch_grad_cam.utils.model_targets import FinerWeightedTarget
+    cfg = [c for c in json.load(open(os.path.join(OUT, 'seg.json')))['models'] if c['name'] == 'deeplabv3_tiny'][0]
+    m = small_segmentation(cfg['kind'], cfg['layers'], cfg['widths'], cfg['numClasses'], cfg['asppChannels'], cfg['atrousRates'])
+    sd = read_safetensors(os.path.join(OUT, 'seg_deeplabv3_tiny.safetensors'))
+    m.load_state_dict({k[6:]: v for k, v in sd.items() if k.startswith('model.')}, strict=True)
+    m.eval()
+    wrapped = OutWrapper(m)
+    K = cfg['numClasses']
+    mean = torch.tensor([0.485, 0.456, 0.406], dtype=torch.float32)[:, None, None]
+    std = torch.tensor([0.229, 0.224, 0.225], dtype=torch.float32)[:, None, None]
+    rng = np.random.RandomState(21)
+    images = [('A/a.png', 30, 26), ('A/b.png', 24, 33), ('B/c.png', 35, 22)]
+    tensors, meta = {}, {'model': 'deeplabv3_tiny', 'modes': [m_[0] for m_ in GENERATE_MODES], 'images': [], 'runs': []}
+    xs, masks = [], []
+    for i, (src, W, H) in enumerate(images):
+        yy, xx = np.mgrid[0:H, 0:W]
+        smooth = np.stack([128 + 90 * np.sin(xx / (3 + i) + c) * np.cos(yy / (4 + c)) for c in range(3)], -1)
+        img = np.uint8(np.clip(smooth + rng.randint(-30, 31, size=(H, W, 3)), 0, 255))
+        mk = np.zeros((H, W), np.uint8)
+        if i == 0:
+            mk[H // 4: H // 4 + H // 2, W // 5: W // 5 + W // 2] = 1          # a rectangle
+        elif i == 1:
+            mk[(yy - H / 2) ** 2 / (H / 3) ** 2 + (xx - W / 3) ** 2 / (W / 4) ** 2 < 1] = 1   # an ellipse
+        else:
+            mk[np.abs(yy - xx * H / W) < 5] = 1                            # a diagonal band
+        tensors[f'image_{i}'], tensors[f'mask_{i}'] = img, mk
+        x = ((torch.from_numpy(img).permute(2, 0, 1).contiguous().float().div(255) - mean) / std)[None]
+        xs.append(x)
+        masks.append(torch.from_numpy(np.float32(mk)))
+        with torch.no_grad():
+            assert not torch.equal(wrapped(x)[0].argmax(0), masks[i] > 0)
+        meta['images'].append({'source': src, 'width': W, 'height': H})
+    for run, target_class in [('t4', 4), ('top', None)]:
+        entry = {'name': run, 'targetClass': target_class, 'mains': [], 'references': []}
+        for i, (x, mk) in enumerate(zip(xs, masks)):
+            H, W = mk.shape
+            with torch.no_grad():
+                out = wrapped(x)
+            z = ((out[0] * mk).sum((1, 2)) / mk.sum()).numpy()
+            t = int(np.argmax(z)) if target_class is None else target_class
+            d = np.abs(z - z[t])
+            assert np.diff(np.sort(d)).min() > 1e-3, d  # no near-ties: the order is unambiguous
+            order = np.argsort(d, kind='stable')
+            mains, refs, fulls = [], [], []
+            for name, alpha, ranks in GENERATE_MODES:
+                main, r = int(order[0]), [int(order[k]) for k in ranks if k < K]
+                fw = FinerWeightedTarget(main, r, alpha)
+                target = lambda o, m_=mk, fw=fw: fw((o * m_).sum((1, 2)) / m_.sum())  # noqa: E731
+                cam = package_cam(GradCAM, wrapped, [wrapped.model.backbone.layer4], x, [target], target_size=None)[0]
+                # the region's top class gives maps with something in them (class 4 is all-zero in some modes)
+                assert target_class is not None or cam.max() > cam.min()
+                full = cv2.resize(np.float32(cam), (W, H), interpolation=cv2.INTER_LINEAR)
+                tensors[f'{run}_{i}_{name}'] = np.float16(full)
+                mains.append(main)
+                refs.append(r)
+                fulls.append(full)
+            tensors[f'{run}_{i}_scores'] = np.float32(z)
+            entry['mains'].append(mains)
+            entry['references'].append(refs)
+            if run == 'top':
+                # --method guided-gradcam: the package's Guided Backprop of the main class on Σ out·mask
+                class RegionSums(nn.Module):
+                    def __init__(self, model, mask):
+                        super().__init__()
+                        self.model, self.mask = model, mask
+
+                    def forward(self, x):
+                        return (self.model(x) * self.mask).sum((2, 3))
+                gb = GuidedBackpropReLUModel(RegionSums(wrapped, mk), 'cpu')(x.clone(), target_category=mains[0])
+                for (name, _, _), full in zip(GENERATE_MODES, fulls):
+                    tensors[f'guided_{i}_{name}'] = deprocess_image(np.stack([full] * 3, axis=-1) * gb)
+        meta['runs'].append(entry)
+    write_safetensors_typed(os.path.join(OUT, 'generate_seg.safetensors'), tensors)
+    dump(os.path.join(OUT, 'generate_seg.json'), meta)
+
+
 # ------------------------------------------------------------------------------ guided backprop
 
 def load_resnet18_small():
@@ -456,6 +573,7 @@ def main():
     try:
         import_package(sys.argv[1], tmp)
         make_seg()
+        make_generate_seg()
         make_guided()
         make_sobel()
         make_metrics()
