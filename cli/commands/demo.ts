@@ -15,6 +15,7 @@ import { DEFAULT_TRAIN_OPTIONS, trainDemoModel } from '../demo/train';
 import { evaluateDemo, formatTable } from '../demo/evaluate';
 import { CANDIDATE_LAYERS, loadLookalike, trainLookalike } from '../demo/lookalike';
 import { chooseLayerOnValidation, evaluateLookalike, formatLookalikeTable } from '../demo/evaluate-lookalike';
+import { runClipDemo } from '../demo/clip/run';
 
 export const DEMO_OPTIONS: Record<string, OptionSpec> = {
   out: { kind: 'string', help: 'directory for the PNG strips and results.json', default: 'out/demo' },
@@ -25,7 +26,8 @@ export const DEMO_OPTIONS: Record<string, OptionSpec> = {
   seed: { kind: 'number', help: 'training seed (with --train)', default: DEFAULT_TRAIN_OPTIONS.seed },
   weights: { kind: 'string', help: 'demo weights file to read (or, with --train, to write) (default: the bundled cli/demo/weights/demo-resnet.safetensors)' },
   backend: { kind: 'string', help: 'compute backend (default: WebGPU on a hardware adapter, else cpu — the reference the README\'s table comes from; wasm is ~4× faster)', choices: ['cpu', 'wasm', 'webgpu'] },
-  lookalike: { kind: 'boolean', help: "the look-alike demo: a frozen ViT pre-trained on a broader bird task + a linear probe trained with train-probe (the seed's setting); with --train, reproduce its files bit for bit (about 30 minutes on 2 CPU cores)" },
+  clip: { kind: 'boolean', help: 'the multi-modal demo: a tiny CLIP trained by this project explains attribute prompts ("a bird with an orange beak") against each other (cli/demo/clip/); with it: --out (default out/demo-clip), --count (default 6), --eval-size (test images × 6 parts, default 120), --backend, --weights-dir (its files, default cli/demo/weights/clip-*), --train [--steps N --seed S]' },
+  lookalike: { kind: 'boolean', help: "the look-alike demo: a frozen ViT pre-trained on a broader bird task + a linear probe trained with train-probe (the seed's setting); with --train, reproduce its files bit for bit (trained on the wasm backend: about 20 minutes on 2 shared CPU cores)" },
 };
 
 // Upper bounds keep a typo from allocating gigabytes: 20000 generated 96×96 test images take about 550 MB.
@@ -51,6 +53,7 @@ async function readableDemoWeights(path: string): Promise<DemoModel> {
 }
 
 export async function demo(argv: string[]): Promise<number> {
+  if (argv.includes('--clip')) return runClipDemo(argv); // parses its own options (cli/demo/clip/run.ts)
   const p = parseArgs(argv, DEMO_OPTIONS, 'demo');
   if (p.positionals.length) throw new UsageError(`demo: unexpected argument '${p.positionals[0]}'`);
   const count = positiveInt(num(p, 'count'), 'count', 0, 1000);
