@@ -59,13 +59,30 @@ for (const name of Object.getOwnPropertyNames(proto)) {
       depth--;
       let key = name;
       if (name.startsWith('conv2d')) {
+        // conv2dScaled (BatchNorm folded, models/fold-batchnorm.ts) counts as conv2d
         const w = name === 'conv2dBackwardWeight' ? args[3] : args[1].shape;
-        key = `${name} ${w[2]}×${w[3]}${args[2].stride[0] > 1 ? '/2' : ''}`;
+        const p = name === 'conv2dScaled' ? args[3] : args[2];
+        key = `${name === 'conv2dScaled' ? 'conv2d' : name} ${w[2]}×${w[3]}${p.stride[0] > 1 ? '/2' : ''}`;
       } else if (name === 'unary' || name === 'binary' || name === 'binaryScalar' || name === 'reduce') key = `${name} ${args[0]}`;
       const s = stats.get(key) ?? { ms: 0, calls: 0 };
       s.ms += performance.now() - t0;
       s.calls++;
       stats.set(key, s);
+    }
+  };
+}
+
+// dispatches to the worker threads (each wakes the workers and waits for the slowest): count and wall time
+const dispatch = { n: 0, ms: 0 };
+if (wb.pool) {
+  const run = wb.pool.run.bind(wb.pool);
+  wb.pool.run = (...a) => {
+    const t0 = performance.now();
+    try {
+      return run(...a);
+    } finally {
+      dispatch.n++;
+      dispatch.ms += performance.now() - t0;
     }
   };
 }
@@ -92,6 +109,8 @@ const pass = async () => {
 };
 await pass();
 stats.clear();
+dispatch.n = 0;
+dispatch.ms = 0;
 const t0 = performance.now();
 const c0 = process.cpuUsage();
 for (let i = 0; i < o.reps; i++) await pass();
@@ -108,6 +127,7 @@ for (const [k, v] of rows) {
   if (v.ms / o.reps < 0.05) continue;
   console.log(`| ${k} | ${(v.ms / o.reps).toFixed(2)} | ${((100 * v.ms) / o.reps / total).toFixed(1)} % | ${v.calls / o.reps} |`);
 }
+if (dispatch.n) console.log(`| (of which in thread dispatches: ${dispatch.n / o.reps} per pass) | ${(dispatch.ms / o.reps).toFixed(2)} | ${((100 * dispatch.ms) / o.reps / total).toFixed(1)} % | |`);
 console.log(`| (outside backend ops) | ${(total - accounted).toFixed(2)} | ${((100 * (total - accounted)) / total).toFixed(1)} % | |`);
 c.dispose();
 wb.destroy();

@@ -122,6 +122,10 @@ export interface Backend {
   // ---- convolution and pooling (NCHW) ----
   /** x: [N, C, H, W], w: [O, C/groups, kh, kw] → [N, O, Ho, Wo]; epilogue bias [O] (indexed by dim 1). */
   conv2d(x: View, w: View, p: Conv2dParams, epilogue?: Epilogue): Storage;
+  /** Optional (backends with foldBatchNorm): conv2d with the weights scaled per output channel, w'[o] =
+   *  scale[o]·w[o] rounded to the weights' dtype, as if w' were passed — without a second copy of the weights
+   *  (models/fold-batchnorm.ts folds BatchNorm's scale this way). scale: [O], w's dtype. */
+  conv2dScaled?(x: View, w: View, scale: View, p: Conv2dParams, epilogue?: Epilogue): Storage;
   /** Gradient w.r.t. the input: gy [N, O, Ho, Wo], w → [N, C, H, W] with inputShape = [N, C, H, W]. */
   conv2dBackwardInput(gy: View, w: View, p: Conv2dParams, inputShape: readonly number[]): Storage;
   /** Gradient w.r.t. the weight: x, gy → weightShape [O, C/groups, kh, kw]. */

@@ -8,7 +8,14 @@
 //                  broadcasts models make (a per-row or per-column operand, read in place: ew2_<op>) — and
 //                  neg/abs/sqrt/relu/square/reciprocal/floor/ceil/round (elementwise-kernel.ts); gelu, its
 //                  derivative and softmax through f32x4 erf/exp approximations (math-kernel.ts).
-//   wasm, scalar:  im2col / col2im (stride-1 rows copied a v128 at a time) and max-pool (conv-kernel.ts).
+//                  Convolutions: 3×3 stride-1 layers as Winograd F(2×2,3×3) where it measured faster
+//                  (winograd-kernel.ts: SIMD transforms, the 16 products through the GEMM), the others as
+//                  im2col (or the input itself for 1×1 stride 1) + GEMM; either way the weights are packed
+//                  for the GEMM once and cached with their storage (packedWeight), BatchNorm's scale folded
+//                  in as they are packed (conv2dScaled). Max-pool with horizontal stride 2 four outputs at a
+//                  time (conv-kernel.ts).
+//   wasm, scalar:  im2col / col2im (stride-1 rows copied a v128 at a time, stride 2 deinterleaved by
+//                  shuffles) and the max-pool edges and other geometries (conv-kernel.ts).
 //   Scalar (TS):   everything else is a plain loop over Float32Array/Int32Array views of the wasm memory,
 //                  using the CPU backend's own formulas (core/scalar-math.ts), so those results equal the
 //                  CPU's bit for bit: the other transcendental unary ops (exp, log, tanh, erf, ...), rsqrt,
@@ -22,7 +29,9 @@
 //
 // Threads: GEMMs of ≥ 2^21 multiply-adds are split over workers sharing the memory (threads.ts): Node
 // worker_threads, or Web Workers on a cross-origin isolated page (elsewhere one thread, said once). Not yet:
-// SIMD layerNorm/reductions/pool gradients, an implicit-GEMM convolution (packing straight from the image).
+// SIMD layerNorm/reductions/pool gradients, an implicit-GEMM convolution (packing straight from the image),
+// Winograd F(4×4,3×3) (4× fewer multiply-adds than direct instead of 2.25×, at a larger rounding error), a
+// GEMV for batch-1 Linear layers (the GEMM computes 4 rows for 1 there: ~2.6 ms of a ResNet-50 Finer-CAM).
 import type { Backend, BinaryOp, Conv2dParams, Epilogue, Pool2dParams, ReduceOp, Storage, UnaryOp, View } from '../../core/backend';
 import type { DType, TypedArray } from '../../core/dtype';
 import { contiguousStrides, isContiguous, numel, poolOutputSize } from '../../core/shape';
@@ -33,7 +42,9 @@ import { WasmHeap } from './memory';
 import { DEFAULT_TILE, addGemmKernel } from './gemm-kernel';
 import type { Tile } from './gemm-kernel';
 import { WasmGemm } from './gemm';
-import type { GemmEpilogue } from './gemm';
+import type { GemmEpilogue, GemmProblem, PackedA } from './gemm';
+import { BIAS_BY_COL, BIAS_BY_ROW, RELU, addGemvKernels, gemmScratchBytes } from './gemm-kernel';
+import { addWinogradKernels, winoRowFloats, winogradWeights } from './winograd-kernel';
 import { SIMD_BINARY, SIMD_UNARY, addElementwiseKernels } from './elementwise-kernel';
 import { convGeometry, isPointwise } from './conv';
 import type { ConvGeometry } from './conv';
@@ -51,8 +62,12 @@ export class WasmBackendError extends Error {
   override name = 'WasmBackendError';
 }
 
+let storageSerial = 0;
+
 export class WasmStorage implements Storage {
   released = false;
+  /** Distinguishes storages in the packed-weight cache's keys. */
+  readonly serial = ++storageSerial;
   constructor(readonly backend: WasmBackend, readonly dtype: DType, readonly size: number, readonly ptr: number) {}
 }
 
@@ -74,9 +89,24 @@ export interface WasmBackendOptions {
 
 let warnedSingleThread = false;
 
-type Ptr3 = (a: number, b: number, out: number, n: number) => void;
-type PtrS = (a: number, s: number, out: number, n: number, first: number) => void;
-type Ptr2 = (a: number, out: number, n: number) => void;
+/** How conv2d computes a forward convolution: the backend's per-layer choice, or one forced (tests, benches). */
+export type ConvAlgorithm = 'auto' | 'gemm' | 'winograd';
+
+/** A weight packed for the GEMM once (gemm.ts packA), kept while its storage lives unchanged. */
+interface PackedWeight {
+  /** Heap block holding every pack. */
+  ptr: number;
+  packs: PackedA[];
+}
+
+
+/** One-row products of at least this many multiply-adds take the matrix–vector kernels (matmul). */
+const GEMV_MIN_MACS = 1 << 12;
+/** Products of at most this many multiply-adds, in a batch, take the direct loop (matmul). */
+const TINY_PRODUCT_MACS = 64;
+
+/** Elements per range of a threaded elementwise kernel. */
+const POINTWISE_UNIT = 1024;
 
 /** Smallest data-movement kernel (floats moved or compared) split over threads: ~50 µs of one thread. */
 const PARALLEL_MIN_MOVES = 1 << 18;
@@ -97,6 +127,19 @@ export class WasmBackend implements Backend {
   private readonly ex: WebAssembly.Exports;
   private readonly gemm: WasmGemm;
   private readonly pool: WasmThreadPool | null;
+  private convAlgo: ConvAlgorithm = 'auto';
+  /**
+   * Convolution weights packed once for the GEMM (im2col path: the weight matrix per group; Winograd: its 16
+   * transformed matrices), keyed by the weight's storage and view. A layer's weights were packed again on every
+   * call, and by every thread's column slice: up to a third of a layer4 convolution (1M weights against 49
+   * output pixels). Entries are freed when the storage is released or written (copyInto), or collected.
+   */
+  private readonly packedWeights = new WeakMap<WasmStorage, Map<string, PackedWeight>>();
+  /** Scale storage → the weight storages whose packs were scaled by it (conv2dScaled). */
+  private readonly packedDependents = new WeakMap<WasmStorage, Set<WasmStorage>>();
+  private readonly packedCollected = new FinalizationRegistry<number[]>((ptrs) => {
+    for (const p of ptrs) this.heap.free_(p);
+  });
 
   constructor(opts: WasmBackendOptions = {}) {
     const feats = detectFeatures();
@@ -109,6 +152,8 @@ export class WasmBackend implements Backend {
     addElementwiseKernels(m);
     addConvKernels(m);
     addMathKernels(m);
+    addWinogradKernels(m);
+    addGemvKernels(m);
     const bytes = m.bytes();
     this.ex = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory: this.heap.memory } }).exports;
     const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
@@ -121,7 +166,7 @@ export class WasmBackend implements Backend {
     }
     // Node: worker_threads; browsers: Web Workers (threads.ts), both over the shared memory
     const factory = threads > 1 && this.heap.shared ? (opts.workerFactory ?? defaultWorkerFactory()) : null;
-    this.pool = factory ? new WasmThreadPool(bytes, this.heap.memory, threads - 1, factory) : null;
+    this.pool = factory ? new WasmThreadPool(bytes, this.heap.memory, threads - 1, factory, Object.keys(this.ex)) : null;
     this.gemm = new WasmGemm(this.ex, this.heap, this.tile, this.pool);
     this.gemm.threads = threads;
   }
@@ -135,6 +180,16 @@ export class WasmBackend implements Backend {
   setThreads(n: number): void {
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`setThreads: n must be an integer ≥ 1, got ${String(n)}`);
     this.gemm.threads = Math.min(n, 1 + (this.pool?.size ?? 0));
+  }
+
+  /**
+   * Forces how forward convolutions are computed: 'gemm' (im2col, or the input itself for 1×1, + GEMM),
+   * 'winograd' (F(2×2,3×3) wherever it applies: 3×3, stride 1, dilation 1, one group) or 'auto' (default: the
+   * measured per-layer choice, winogradPays). For tests and benches.
+   */
+  setConvAlgorithm(a: ConvAlgorithm): void {
+    if (a !== 'auto' && a !== 'gemm' && a !== 'winograd') throw new RangeError(`setConvAlgorithm: expected 'auto', 'gemm' or 'winograd', got ${String(a)}`);
+    this.convAlgo = a;
   }
 
   /** Products split over threads so far (for tests). */
@@ -243,11 +298,55 @@ export class WasmBackend implements Backend {
   release(storage: Storage): void {
     const s = this.own(storage);
     s.released = true;
+    this.dropPacked(s);
     this.heap.free_(s.ptr);
+  }
+
+  /** Frees the packed copies of a storage's weights (it was released or written). */
+  private dropPacked(s: WasmStorage): void {
+    const dependents = this.packedDependents.get(s);
+    if (dependents) {
+      this.packedDependents.delete(s);
+      for (const w of dependents) this.dropPacked(w);
+    }
+    const entries = this.packedWeights.get(s);
+    if (!entries) return;
+    for (const e of entries.values()) this.heap.free_(e.ptr);
+    this.packedWeights.delete(s);
+    this.packedCollected.unregister(s);
+  }
+
+  /**
+   * The weight view's packed form for `kind` (scaled per output channel by `scale`, if given), built by
+   * `build` into a fresh heap block on first use.
+   */
+  private packedWeight(w: View, scale: View | null, kind: string, bytes: number, build: (ptr: number) => PackedA[]): PackedA[] {
+    const s = this.own(w.storage, 'weight');
+    const sc = scale ? this.own(scale.storage, 'scale') : null;
+    const key = `${kind} ${w.offset} ${w.shape.join(',')} ${w.strides.join(',')}` + (sc && scale ? ` × ${sc.serial} ${scale.offset} ${scale.strides[0]}` : '');
+    let entries = this.packedWeights.get(s);
+    const hit = entries?.get(key);
+    if (hit) return hit.packs;
+    const ptr = this.heap.alloc(bytes);
+    const packs = build(ptr);
+    if (!entries) {
+      entries = new Map();
+      this.packedWeights.set(s, entries);
+    } else this.packedCollected.unregister(s);
+    entries.set(key, { ptr, packs });
+    if (sc) {
+      const deps = this.packedDependents.get(sc) ?? new Set<WasmStorage>();
+      deps.add(s);
+      this.packedDependents.set(sc, deps);
+    }
+    // a storage collected without release() (a tensor never disposed) still frees its packs
+    this.packedCollected.register(s, [...entries.values()].map((e) => e.ptr), s);
+    return packs;
   }
 
   // ---- data movement ----------------------------------------------------------------------------------------
   copyInto(src: View, dst: View): void {
+    this.dropPacked(this.own(dst.storage)); // a packed weight of it would be stale
     const s = this.contiguous(src).slice(); // src may alias dst's storage
     const d = this.heapArray(dst.dtype);
     forEachOffset(dst.shape, dst.strides, this.base(dst), (off, i) => {
@@ -270,14 +369,14 @@ export class WasmBackend implements Backend {
     const out = this.alloc(x.dtype, n);
     if (x.dtype === 'float32' && op in SIMD_UNARY) {
       const temps: WasmStorage[] = [];
-      (this.ex[`ewu_${op}`] as Ptr2)(this.contiguousPtr(x, temps), out.ptr, n);
+      this.pointwise(`ewu_${op}`, n, this.contiguousPtr(x, temps), out.ptr);
       this.freeAll(temps);
       return out;
     }
     if (x.dtype === 'float32' && (op === 'gelu' || op === 'geluGrad')) {
       // f32x4 erf / exp approximations (math-kernel.ts), within a few ulp of the CPU's double formulas
       const temps: WasmStorage[] = [];
-      (this.ex[`ewu_${op}`] as Ptr2)(this.contiguousPtr(x, temps), out.ptr, n);
+      this.pointwise(`ewu_${op}`, n, this.contiguousPtr(x, temps), out.ptr);
       this.freeAll(temps);
       return out;
     }
@@ -302,6 +401,11 @@ export class WasmBackend implements Backend {
       if (plan) {
         // broadcast and strided operands straight from their storage (no gathering copy)
         const pa = this.own(a.storage).ptr + 4 * a.offset, pb = this.own(b.storage).ptr + 4 * b.offset;
+        if (plan.mode === 0 && plan.rows === 1 && plan.outer === 1) {
+          // both contiguous (a residual add): the plain kernel, split over threads when large
+          this.pointwise(`ew_${op}`, n, pa, pb, out.ptr);
+          return out;
+        }
         const fn = this.ex[`ew2_${op}`] as (a: number, b: number, out: number, rows: number, inner: number, ars: number, brs: number, mode: number) => void;
         const slice = plan.rows * plan.inner;
         for (let o = 0; o < plan.outer; o++) {
@@ -312,7 +416,7 @@ export class WasmBackend implements Backend {
       const temps: WasmStorage[] = [];
       const pa = this.contiguousPtr(a, temps);
       const pb = this.contiguousPtr(b, temps);
-      (this.ex[`ew_${op}`] as Ptr3)(pa, pb, out.ptr, n);
+      this.pointwise(`ew_${op}`, n, pa, pb, out.ptr);
       this.freeAll(temps);
       return out;
     }
@@ -332,7 +436,11 @@ export class WasmBackend implements Backend {
     // arithmetic; any other scalar (0.1, 1/3) must be applied in double to match it
     if (x.dtype === 'float32' && op in SIMD_BINARY && Math.fround(scalar) === scalar) {
       const temps: WasmStorage[] = [];
-      (this.ex[`ews_${op}`] as PtrS)(this.contiguousPtr(x, temps), scalar, out.ptr, n, scalarFirst ? 1 : 0);
+      const xp = this.contiguousPtr(x, temps);
+      this.parallel(`ews_${op}`, Math.ceil(n / POINTWISE_UNIT), POINTWISE_UNIT, (u0, u1) => {
+        const i0 = u0 * POINTWISE_UNIT, i1 = Math.min(n, u1 * POINTWISE_UNIT);
+        return [xp + 4 * i0, scalar, out.ptr + 4 * i0, i1 - i0, scalarFirst ? 1 : 0];
+      });
       this.freeAll(temps);
       return out;
     }
@@ -435,7 +543,10 @@ export class WasmBackend implements Backend {
     const temps: WasmStorage[] = [];
     const epi = this.prepareEpilogue('matmul', epilogue, N, a.dtype, 'col', temps);
     const act = epilogue?.activation && epilogue.activation !== 'none' ? epilogue.activation : null;
-    if (a.dtype !== 'float32' || K === 0) {
+    // a batch of tiny products (Grad-CAM's per-channel pooling as [2048, 1, 7]·[2048, 7, 1]): one direct loop,
+    // not B calls of the GEMM with their packing (2048 calls cost ~5 ms of a ResNet-50 Finer-CAM); it sums in
+    // double, like the CPU backend
+    if (a.dtype !== 'float32' || K === 0 || (B > 1 && M * N * K <= TINY_PRODUCT_MACS)) {
       this.scalarMatmul(a, b, out);
       const biasArr = epi.bias ? this.contiguous(epi.bias) : null;
       const o = this.data(out);
@@ -444,6 +555,18 @@ export class WasmBackend implements Backend {
       return out;
     }
     const as = this.own(a.storage), bs = this.own(b.storage);
+    // one row times a large matrix: a matrix–vector product (gemm-kernel.ts addGemvKernels)
+    const gemv = M === 1 && K * N >= GEMV_MIN_MACS && (a.strides[2] === 1 || K === 1) ? (b.strides[2] === 1 ? 'gemv_rows' : b.strides[1] === 1 ? 'gemv_dots' : null) : null;
+    if (gemv) {
+      const flags = (epi.gemm?.bias ? BIAS_BY_COL : 0) | (epi.gemm?.relu ? RELU : 0);
+      for (let i = 0; i < B; i++) {
+        (this.ex[gemv] as (...x: number[]) => void)(as.ptr + 4 * (a.offset + i * a.strides[0]), bs.ptr + 4 * (b.offset + i * b.strides[0]),
+          gemv === 'gemv_rows' ? b.strides[1] : b.strides[2], out.ptr + 4 * i * N, K, N, flags, epi.gemm?.bias ?? 0);
+      }
+      if (epi.gelu) this.geluPass(out);
+      this.freeAll(temps);
+      return out;
+    }
     for (let i = 0; i < B; i++) {
       this.gemm.run(M, N, K,
         { ptr: as.ptr + 4 * (a.offset + i * a.strides[0]), rs: a.strides[1], cs: a.strides[2] },
@@ -456,7 +579,19 @@ export class WasmBackend implements Backend {
   }
 
   private geluPass(out: WasmStorage): void {
-    (this.ex.ewu_gelu as Ptr2)(out.ptr, out.ptr, out.size);
+    this.pointwise('ewu_gelu', out.size, out.ptr, out.ptr);
+  }
+
+  /**
+   * An elementwise kernel fn(...inputs, out, n) over n floats, split over the threads in ranges of whole
+   * POINTWISE_UNITs when large (a residual add or relu over layer1's 800K floats); elementwise, so the same
+   * result on any number of threads.
+   */
+  private pointwise(fn: string, n: number, ...ptrs: number[]): void {
+    this.parallel(fn, Math.ceil(n / POINTWISE_UNIT), POINTWISE_UNIT, (u0, u1) => {
+      const i0 = u0 * POINTWISE_UNIT, i1 = Math.min(n, u1 * POINTWISE_UNIT);
+      return [...ptrs.map((p) => p + 4 * i0), i1 - i0];
+    });
   }
 
   /** Direct loops for float64/int32 (and K = 0): sums in double, as the CPU backend. */
@@ -479,6 +614,50 @@ export class WasmBackend implements Backend {
 
   // ---- convolution and pooling ------------------------------------------------------------------------------
   conv2d(x: View, w: View, p: Conv2dParams, epilogue?: Epilogue): Storage {
+    return this.convForward(x, w, null, p, epilogue);
+  }
+
+  /**
+   * conv2d with w'[o] = f32(scale[o]·w[o]): BatchNorm folded (models/fold-batchnorm.ts) with the scale applied
+   * where the weights are packed — once, since the pack is cached — instead of in a folded copy of every
+   * weight the model would keep beside the original (~94 MB for ResNet-50). The numbers are those of conv2d
+   * on the product tensor, bit for bit (the same float32 products, test/wasm/fold-batchnorm.test.ts).
+   */
+  conv2dScaled(x: View, w: View, scale: View, p: Conv2dParams, epilogue?: Epilogue): Storage {
+    const O = w.shape[0];
+    if (scale.shape.length !== 1 || scale.shape[0] !== O || scale.dtype !== w.dtype) {
+      throw new WasmBackendError(`conv2dScaled: scale must be 1-D ${w.dtype} with ${O} elements, got ${scale.dtype} [${scale.shape.join(', ')}]`);
+    }
+    if (w.dtype !== 'float32' || x.dtype !== 'float32') {
+      // the scalar paths take the product tensor itself
+      const ws = this.alloc(w.dtype, numel(w.shape));
+      const src = this.contiguous(w), sv = this.contiguous(scale), o = this.data(ws);
+      const per = numel(w.shape) / Math.max(O, 1);
+      for (let i = 0; i < o.length; i++) o[i] = src[i] * sv[Math.floor(i / per)];
+      try {
+        return this.convForward(x, { storage: ws, dtype: w.dtype, shape: w.shape, strides: contiguousStrides(w.shape), offset: 0 }, null, p, epilogue);
+      } finally {
+        this.release(ws);
+      }
+    }
+    return this.convForward(x, w, scale, p, epilogue);
+  }
+
+  /** w's elements (contiguous, row-major), times scale[o] for output channel o when given (float32 products). */
+  private scaledWeights(w: View, scale: View | null): Float32Array {
+    const src = this.contiguous(w) as Float32Array;
+    if (!scale) return src;
+    const out = new Float32Array(src.length);
+    const sv = this.contiguous(scale);
+    const per = src.length / w.shape[0];
+    for (let o = 0; o < w.shape[0]; o++) {
+      const f = sv[o];
+      for (let i = o * per; i < (o + 1) * per; i++) out[i] = Math.fround(src[i] * f);
+    }
+    return out;
+  }
+
+  private convForward(x: View, w: View, scale: View | null, p: Conv2dParams, epilogue?: Epilogue): Storage {
     const g = convGeometry(x.shape, w.shape, p);
     const out = this.alloc(x.dtype, g.N * g.O * g.P);
     const temps: WasmStorage[] = [];
@@ -493,27 +672,32 @@ export class WasmBackend implements Backend {
       return out;
     }
     const xp = this.contiguousPtr(x, temps);
-    const wp = this.contiguousPtr(w, temps);
-    const pointwise = isPointwise(g, p);
-    const cols = pointwise || g.K === 0 ? null : this.alloc('float32', g.K * g.P);
-    if (cols) temps.push(cols);
-    for (let n = 0; n < g.N; n++) {
-      for (let grp = 0; grp < p.groups; grp++) {
-        const xOff = (n * g.C + grp * g.Cg) * g.H * g.W;
-        const outPtr = out.ptr + 4 * (n * g.O + grp * g.Og) * g.P;
-        const e = epi.gemm ? { ...epi.gemm, bias: epi.gemm.bias ? epi.gemm.bias + 4 * grp * g.Og : 0 } : null;
-        if (g.K === 0) {
-          this.heap.f32.fill(0, outPtr / 4, outPtr / 4 + g.Og * g.P);
-          continue;
+    if (g.K > 0 && g.Og > 0 && this.useWinograd(g, p)) {
+      this.winogradConv(xp, w, scale, g, p, epi.gemm, out.ptr, temps);
+    } else if (g.K > 0 && g.Og > 0 && g.P > 0) {
+      // the weight matrix of each group, packed once (packedWeight)
+      const packBytes = this.gemm.packedBytes(g.Og, g.K);
+      const wp = this.contiguousPtr(w, temps);
+      const sp = scale ? this.contiguousPtr(scale, temps) : 0;
+      const packs = this.packedWeight(w, scale, 'gemm', p.groups * packBytes, (ptr) => Array.from({ length: p.groups }, (_, grp) =>
+        this.gemm.packA({ ptr: wp + 4 * grp * g.Og * g.K, rs: g.K, cs: 1 }, g.Og, g.K, ptr + grp * packBytes, sp && sp + 4 * grp * g.Og)));
+      const pointwise = isPointwise(g, p);
+      const cols = pointwise ? null : this.alloc('float32', g.K * g.P);
+      if (cols) temps.push(cols);
+      for (let n = 0; n < g.N; n++) {
+        for (let grp = 0; grp < p.groups; grp++) {
+          const xOff = (n * g.C + grp * g.Cg) * g.H * g.W;
+          const outPtr = out.ptr + 4 * (n * g.O + grp * g.Og) * g.P;
+          const e = epi.gemm ? { ...epi.gemm, bias: epi.gemm.bias ? epi.gemm.bias + 4 * grp * g.Og : 0 } : null;
+          let bOperand = { ptr: xp + 4 * xOff, rs: g.P, cs: 1 };
+          if (cols) {
+            this.im2col(xp + 4 * xOff, cols.ptr, g, p);
+            bOperand = { ptr: cols.ptr, rs: g.P, cs: 1 };
+          }
+          this.gemm.run(g.Og, g.P, g.K, packs[grp], bOperand, outPtr, g.P, e, false);
         }
-        let bOperand = { ptr: xp + 4 * xOff, rs: g.P, cs: 1 };
-        if (cols) {
-          this.im2col(xp + 4 * xOff, cols.ptr, g, p);
-          bOperand = { ptr: cols.ptr, rs: g.P, cs: 1 };
-        }
-        this.gemm.run(g.Og, g.P, g.K, { ptr: wp + 4 * grp * g.Og * g.K, rs: g.K, cs: 1 }, bOperand, outPtr, g.P, e, false);
       }
-    }
+    } else if (g.K === 0) this.data(out).fill(0);
     if (g.K === 0 && (epi.bias || epi.gemm?.relu || epi.gelu)) {
       const o = this.data(out);
       const biasArr = epi.bias ? this.contiguous(epi.bias) : null;
@@ -525,20 +709,68 @@ export class WasmBackend implements Backend {
   }
 
   /**
+   * Whether a forward convolution runs as Winograd F(2×2,3×3) (winograd-kernel.ts): 3×3, stride 1, dilation 1,
+   * one group, and rows that fit the thread's scratch; under 'auto' only where it measured faster
+   * (bench/wasm-conv-layers.mjs, see winogradPays).
+   */
+  private useWinograd(g: ConvGeometry, p: Conv2dParams): boolean {
+    if (this.convAlgo === 'gemm') return false;
+    const applies = g.kh === 3 && g.kw === 3 && p.stride[0] === 1 && p.stride[1] === 1 && p.dilation[0] === 1 && p.dilation[1] === 1 &&
+      p.groups === 1 && g.P > 0 && 8 * winoRowFloats(Math.ceil(g.Wo / 2)) * 4 <= gemmScratchBytes(this.tile).pa;
+    if (!applies) return false;
+    return this.convAlgo === 'winograd' || winogradPays(g);
+  }
+
+  /**
+   * out = epilogue(conv(x, w)) by Winograd F(2×2,3×3), image by image: the input transform (channels split over
+   * threads), the 16 products M[ξ] = U[ξ]·V[ξ] in one batch (gemm.ts runBatch: the threads take whole
+   * products and column slices), the output transform with bias and relu (output channels split over threads).
+   * U — the transformed weights, packed for the GEMM — is computed once per weight (packedWeight).
+   */
+  private winogradConv(xp: number, w: View, scale: View | null, g: ConvGeometry, p: Conv2dParams, epi: GemmEpilogue | null, outPtr: number, temps: WasmStorage[]): void {
+    const { C, O, H, W, Ho, Wo } = g;
+    const th = Math.ceil(Ho / 2), tw = Math.ceil(Wo / 2), T = th * tw;
+    const ld = (T + 3 + 3) & ~3; // ≥ T + 3: the transforms' last group of 4 tiles may run 3 past T
+    const packBytes = this.gemm.packedBytes(O, C);
+    const U = this.packedWeight(w, scale, 'winograd', 16 * packBytes, (ptr) => {
+      // in JavaScript memory, not in a heap temporary (gemm.ts packAFrom)
+      const u = new Float32Array(16 * O * C);
+      winogradWeights(this.scaledWeights(w, scale), O, C, u);
+      return Array.from({ length: 16 }, (_, xi) => this.gemm.packAFrom(u.subarray(xi * O * C, (xi + 1) * O * C), O, C, ptr + xi * packBytes));
+    });
+    const V = this.alloc('float32', 16 * C * ld);
+    const M = this.alloc('float32', 16 * O * ld);
+    temps.push(V, M);
+    const xisV = 4 * C * ld, xisM = 4 * O * ld;
+    const wb = winoRowFloats(tw);
+    const flags = (epi?.bias ? BIAS_BY_ROW : 0) | (epi?.relu ? RELU : 0);
+    for (let n = 0; n < g.N; n++) {
+      const x0 = xp + 4 * n * C * H * W;
+      this.parallel('wino_input', C, 16 * T, (c0, c1) => [x0 + 4 * c0 * H * W, V.ptr + 4 * c0 * ld, c1 - c0, H, W, p.padding[0], p.padding[1], th, tw, ld, xisV, wb], true);
+      const problems: GemmProblem[] = U.map((u, xi) => ({ m: O, n: T, k: C, A: u, B: { ptr: V.ptr + xi * xisV, rs: ld, cs: 1 }, C: M.ptr + xi * xisM, ldc: ld, epi: null }));
+      this.gemm.runBatch(problems);
+      const y0 = outPtr + 4 * n * O * g.P;
+      this.parallel('wino_output', O, 16 * T, (o0, o1) => [M.ptr + 4 * o0 * ld, y0 + 4 * o0 * g.P, epi?.bias ? epi.bias + 4 * o0 : 0, flags, o1 - o0, th, tw, Ho, Wo, ld, xisM], true);
+    }
+  }
+
+  /**
    * Runs `fn` over units [0, units) split into contiguous ranges, one per thread, when the work (units × cost
    * per unit) is large enough to pay for waking the workers; args(u0, u1) gives a range's arguments. Ranges
-   * write disjoint outputs, so the result is the same on any number of threads.
+   * write disjoint outputs, so the result is the same on any number of threads. With `scratch` the thread
+   * running a range appends its scratch blocks (gemm.ts: pa, pb, tile) to the arguments.
    */
-  private parallel(fn: string, units: number, costPerUnit: number, args: (u0: number, u1: number) => number[]): void {
+  private parallel(fn: string, units: number, costPerUnit: number, args: (u0: number, u1: number) => number[], scratch = false): void {
     const threads = Math.min(this.getThreads(), units);
+    const local = (a: number[]) => (this.ex[fn] as (...a: number[]) => void)(...a, ...(scratch ? this.gemm.scratchArgs[0] : []));
     if (threads <= 1 || units * costPerUnit < PARALLEL_MIN_MOVES) {
-      (this.ex[fn] as (...a: number[]) => void)(...args(0, units));
+      local(args(0, units));
       return;
     }
     const per = Math.ceil(units / Math.min(units, threads * 4)); // four ranges per thread, taken dynamically
     const tasks = [];
-    for (let u = 0; u < units; u += per) tasks.push({ fn, args: args(u, Math.min(units, u + per)) });
-    this.pool!.run(tasks, (t) => (this.ex[t.fn] as (...a: number[]) => void)(...t.args));
+    for (let u = 0; u < units; u += per) tasks.push({ fn, scratch, args: args(u, Math.min(units, u + per)) });
+    this.pool!.run(tasks, (t) => local(t.args), this.gemm.scratchArgs);
   }
 
   /** im2col of one (image, group) from byte address x into cols (conv-kernel.ts), channels split over threads. */
@@ -827,6 +1059,18 @@ export function binaryPlan(shape: readonly number[], sa: readonly number[], sb: 
   const [rows, ars, brs] = dims[1] ?? [1, 0, 0];
   const [outer, aos, bos] = dims[2] ?? [1, 0, 0];
   return { outer, aos, bos, rows, ars, brs, inner, mode };
+}
+
+/**
+ * Where Winograd F(2×2,3×3) beat im2col + GEMM on this machine (bench/wasm-conv-layers.mjs; placeholder until
+ * measured).
+ */
+export function winogradPays(g: ConvGeometry): boolean {
+  // bench/wasm-conv-layers.mjs --sweep --threads 1 (C = O ∈ {4…64}, sizes 4…56): Winograd won from ~1M
+  // multiply-adds up (16→16 at 14×14: 0.03 vs 0.04 ms, 64→64 at 7×7: 0.09 vs 0.15, 64→64 at 56×56: 2.4 vs
+  // 5.4), tied around 0.5M, and lost on 4×4 outputs (one 2×2 row of tiles: 64→64 0.07 vs 0.06). Every 3×3
+  // stride-1 layer of ResNet-50 takes it: 2.4× less time in total (38.5 vs 92.5 ms, one thread).
+  return g.P >= 36 && 9 * g.Cg * g.Og * g.P >= 1 << 20;
 }
 
 /** A wasm backend, or null where the engine has no WebAssembly SIMD. */

@@ -33,7 +33,7 @@
 // v128 values, inside the 15 xmm registers V8 allocates on x64 (it does not use AVX-512's extra ones); the
 // larger tiles need 13–17 and V8's register allocator spills in the inner loop (6×8 recovers partly with the
 // fused madd, which needs no temporary).
-import type { Local, ModuleBuilder } from './builder/index';
+import type { FunctionBuilder, Local, ModuleBuilder } from './builder/index';
 
 export interface Tile {
   /** Rows of the register tile. */
@@ -51,9 +51,24 @@ export const BIAS_BY_ROW = 4; // + bias[row]
 export const RELU = 8;
 
 /** Names of the three functions a tile adds to the module. */
-export function gemmNames(t: Tile): { packA: string; packB: string; macro: string; gemm: string } {
+export function gemmNames(t: Tile): { packA: string; packAScaled: string; packB: string; macro: string; gemm: string; gemmPacked: string } {
   const tag = `${t.mr}x${4 * t.nv}`;
-  return { packA: `gemm_packA_${tag}`, packB: `gemm_packB_${tag}`, macro: `gemm_macro_${tag}`, gemm: `gemm_${tag}` };
+  return {
+    packA: `gemm_packA_${tag}`, packAScaled: `gemm_packA_scaled_${tag}`, packB: `gemm_packB_${tag}`, macro: `gemm_macro_${tag}`,
+    gemm: `gemm_${tag}`, gemmPacked: `gemm_packed_${tag}`,
+  };
+}
+
+/**
+ * Layout of a whole A matrix packed once (WasmGemm.packA, packedBytes): for each K block pc (KC deep, the last
+ * one kc = k − pc), the row panels of every row in order — the block starts at float pc·mpad, row panel ir at
+ * + ir·kc — exactly what packA writes for one (ic, pc) block, for all rows at once. gemm_packed reads its
+ * A blocks from there instead of packing them: a convolution's weights are packed once, not on every call and
+ * in every thread's column slice (the repacking was up to a third of a layer4 convolution: 1M weights against
+ * 49 output pixels).
+ */
+export function packedRows(m: number, t: Tile): number {
+  return Math.ceil(m / t.mr) * t.mr;
 }
 
 // Cache blocking: KC·NR·4 B = 8 KiB per B panel (L1 is 32 KiB); MC·KC·4 B = 144 KiB per A block (L2 is
@@ -107,6 +122,49 @@ export function addGemmKernel(m: ModuleBuilder, t: Tile): void {
           f.for_(r, 0, MR, 1, () => {
             f.if_(f.i32.ltS(r, rows), () => {
               f.f32.store(o, f.f32.load(f.i32.add(a, f.i32.add(f.i32.mul(f.i32.add(ir, r), rsB), f.i32.mul(p, csB)))));
+            }, () => f.f32.store(o, 0));
+            f.set(o, f.i32.add(o, 4));
+          });
+        });
+      });
+    });
+  });
+
+  // packA_scaled(dst, A, rs, cs, mc, kc, scale): packA with row r multiplied by scale[r] (float32 products:
+  // BatchNorm's scale folded into a convolution's weights as they are packed, backend.ts conv2dScaled). Runs
+  // once per weight (the pack is cached), but over every weight of a model in its first pass, so whole panels
+  // are unrolled as in packA (a per-element loop made ResNet-50's first pass ~0.2 s slower).
+  m.func(names.packAScaled, { dst: 'i32', a: 'i32', rs: 'i32', cs: 'i32', mc: 'i32', kc: 'i32', scale: 'i32' }, [], (f) => {
+    const [dst, a, rs, cs, mc, kc, scale] = f.params;
+    const ir = f.local('ir', 'i32');
+    const p = f.local('p', 'i32');
+    const r = f.local('r', 'i32');
+    const o = f.local('o', 'i32');
+    const src = f.local('src', 'i32');
+    const rsB = f.local('rsBytes', 'i32');
+    const csB = f.local('csBytes', 'i32');
+    const sc = Array.from({ length: MR }, (_, i) => f.local(`s${i}`, 'f32'));
+    f.set(rsB, f.i32.shl(rs, 2));
+    f.set(csB, f.i32.shl(cs, 2));
+    f.set(o, dst);
+    f.for_(ir, 0, mc, MR, () => {
+      f.if_(f.i32.geS(f.i32.sub(mc, ir), MR), () => {
+        for (let rr = 0; rr < MR; rr++) f.set(sc[rr], f.f32.load(f.i32.add(scale, f.i32.shl(ir, 2)), 4 * rr));
+        f.set(src, f.i32.add(a, f.i32.mul(ir, rsB)));
+        f.for_(p, 0, kc, 1, () => {
+          for (let rr = 0; rr < MR; rr++) {
+            f.f32.store(o, f.f32.mul(f.f32.load(rr === 0 ? src : f.i32.add(src, f.i32.mul(rsB, rr))), sc[rr]), rr * 4);
+          }
+          f.set(src, f.i32.add(src, csB));
+          f.set(o, f.i32.add(o, MR * 4));
+        });
+      }, () => {
+        f.for_(p, 0, kc, 1, () => {
+          f.for_(r, 0, MR, 1, () => {
+            f.if_(f.i32.ltS(f.i32.add(ir, r), mc), () => {
+              f.f32.store(o, f.f32.mul(
+                f.f32.load(f.i32.add(a, f.i32.add(f.i32.mul(f.i32.add(ir, r), rsB), f.i32.mul(p, csB)))),
+                f.f32.load(f.i32.add(scale, f.i32.shl(f.i32.add(ir, r), 2)))));
             }, () => f.f32.store(o, 0));
             f.set(o, f.i32.add(o, 4));
           });
@@ -305,5 +363,123 @@ export function addGemmKernel(m: ModuleBuilder, t: Tile): void {
         });
       });
     });
+  });
+
+  // gemm_packed(m, n, k, ap, mpad, m0, b, rsB, csB, c, ldc, flags, bias, pa, pb, tile): the same loops on an A
+  // packed beforehand (packedRows' layout, mpad rows per K block), rows [m0, m0 + m) of it; c and bias point at
+  // row m0 already. pa is unused (kept so every thread's scratch arguments append the same way).
+  m.func(names.gemmPacked, {
+    m: 'i32', n: 'i32', k: 'i32', ap: 'i32', mpad: 'i32', m0: 'i32', b: 'i32', rsB: 'i32', csB: 'i32',
+    c: 'i32', ldc: 'i32', flags: 'i32', bias: 'i32', pa: 'i32', pb: 'i32', tile: 'i32',
+  }, [], (f) => {
+    const [mm, n, k, ap, mpad, m0, b, rsB, csB, c, ldc, flags, bias, , pb, tile] = f.params;
+    const MC = blockRows(t);
+    const jc = f.local('jc', 'i32');
+    const pc = f.local('pc', 'i32');
+    const ic = f.local('ic', 'i32');
+    const nc = f.local('nc', 'i32');
+    const kc = f.local('kc', 'i32');
+    const mc = f.local('mc', 'i32');
+    const blockFlags = f.local('blockFlags', 'i32');
+    const min = (x: Local, limit: number) => f.select('i32', x, limit, f.i32.ltS(x, limit));
+    f.for_(jc, 0, n, NC, () => {
+      f.set(nc, f.i32.sub(n, jc));
+      f.set(nc, min(nc, NC));
+      f.for_(pc, 0, k, KC, () => {
+        f.set(kc, f.i32.sub(k, pc));
+        f.set(kc, min(kc, KC));
+        f.callVoid(names.packB, ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'],
+          pb, f.i32.add(b, f.i32.shl(f.i32.add(f.i32.mul(pc, rsB), f.i32.mul(jc, csB)), 2)), rsB, csB, kc, nc);
+        f.set(blockFlags, f.select('i32', ACCUMULATE, f.i32.and(flags, ACCUMULATE), pc));
+        f.if_(f.i32.geS(f.i32.add(pc, kc), k), () => f.set(blockFlags, f.i32.or(blockFlags, f.i32.and(flags, BIAS_BY_COL | BIAS_BY_ROW | RELU))));
+        f.for_(ic, 0, mm, MC, () => {
+          f.set(mc, f.i32.sub(mm, ic));
+          f.set(mc, min(mc, MC));
+          f.callVoid(names.macro, ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'],
+            mc, nc, kc,
+            // the packed rows m0 + ic.. of K block pc
+            f.i32.add(ap, f.i32.shl(f.i32.add(f.i32.mul(pc, mpad), f.i32.mul(f.i32.add(m0, ic), kc)), 2)),
+            pb, f.i32.add(c, f.i32.shl(f.i32.add(f.i32.mul(ic, ldc), jc), 2)), ldc, blockFlags,
+            f.select('i32', f.i32.add(bias, f.i32.shl(f.select('i32', jc, ic, f.i32.and(flags, BIAS_BY_COL)), 2)), 0, bias),
+            tile);
+        });
+      });
+    });
+  });
+}
+
+/**
+ * Matrix–vector products for a one-row A (a batch-1 Linear layer and its gradient: 1×2048·2048×1000 in a
+ * ResNet-50), where the GEMM's 4-row register tile would compute 3 rows of padding and pack all of B for one
+ * use (1.2–1.4 ms each; these are memory-bound, ~0.3 ms). Single-threaded; each output is one lane's sum in a
+ * fixed order, so the result does not depend on the thread count.
+ *   gemv_rows(a, b, rsB, out, k, n, flags, bias): out[j] = Σ_p a[p]·B[p][j], B's rows contiguous (B[p][j] at
+ *     b + 4·(p·rsB + j)): out += a[p]·(row p) row by row, four columns per v128 — out stays in L1, B streams.
+ *   gemv_dots(a, b, csB, out, k, n, flags, bias): the same with B's columns contiguous (B[p][j] at
+ *     b + 4·(p + j·csB): Linear's x·Wᵀ), four dot products at a time, each in four lanes added at the end.
+ * flags: BIAS_BY_COL (bias[j]) and RELU, applied after the sum.
+ */
+export function addGemvKernels(m: ModuleBuilder): void {
+  const epilogue = (f: FunctionBuilder, out: Local, n: Local, flags: Local, bias: Local) => {
+    const j = f.local('ej', 'i32');
+    const v = f.local('ev', 'f32');
+    f.if_(f.i32.and(flags, BIAS_BY_COL | RELU), () => {
+      f.for_(j, 0, n, 1, () => {
+        f.set(v, f.f32.load(f.i32.add(out, f.i32.shl(j, 2))));
+        f.if_(f.i32.and(flags, BIAS_BY_COL), () => f.set(v, f.f32.add(v, f.f32.load(f.i32.add(bias, f.i32.shl(j, 2))))));
+        f.if_(f.i32.and(flags, RELU), () => f.set(v, f.f32.max(v, 0)));
+        f.f32.store(f.i32.add(out, f.i32.shl(j, 2)), v);
+      });
+    });
+  };
+
+  m.func('gemv_rows', { a: 'i32', b: 'i32', rsB: 'i32', out: 'i32', k: 'i32', n: 'i32', flags: 'i32', bias: 'i32' }, [], (f) => {
+    const [a, b, rsB, out, k, n, flags, bias] = f.params;
+    const p = f.local('p', 'i32');
+    const j = f.local('j', 'i32');
+    const row = f.local('row', 'i32');
+    const n4 = f.local('n4', 'i32');
+    const s = f.local('s', 'v128');
+    const x = f.local('x', 'f32');
+    f.set(n4, f.i32.and(n, -4));
+    f.for_(j, 0, n, 1, () => f.f32.store(f.i32.add(out, f.i32.shl(j, 2)), 0));
+    f.for_(p, 0, k, 1, () => {
+      f.set(row, f.i32.add(b, f.i32.shl(f.i32.mul(p, rsB), 2)));
+      f.set(x, f.f32.load(f.i32.add(a, f.i32.shl(p, 2))));
+      f.set(s, f.f32x4.splat(x));
+      f.for_(j, 0, n4, 4, () => {
+        const o = f.i32.add(out, f.i32.shl(j, 2));
+        f.v128.store(o, f.f32x4.add(f.v128.load(f.i32.add(out, f.i32.shl(j, 2))), f.f32x4.mul(s, f.v128.load(f.i32.add(row, f.i32.shl(j, 2))))));
+      });
+      f.for_(j, n4, n, 1, () => {
+        f.f32.store(f.i32.add(out, f.i32.shl(j, 2)), f.f32.add(f.f32.load(f.i32.add(out, f.i32.shl(j, 2))), f.f32.mul(x, f.f32.load(f.i32.add(row, f.i32.shl(j, 2))))));
+      });
+    });
+    epilogue(f, out, n, flags, bias);
+  });
+
+  m.func('gemv_dots', { a: 'i32', b: 'i32', csB: 'i32', out: 'i32', k: 'i32', n: 'i32', flags: 'i32', bias: 'i32' }, [], (f) => {
+    const [a, b, csB, out, k, n, flags, bias] = f.params;
+    const p = f.local('p', 'i32');
+    const j = f.local('j', 'i32');
+    const k4 = f.local('k4', 'i32');
+    const col = f.local('col', 'i32');
+    const av = f.local('av', 'v128');
+    const acc = f.local('acc', 'v128');
+    const t = f.local('t', 'f32');
+    f.set(k4, f.i32.and(k, -4));
+    f.for_(j, 0, n, 1, () => {
+      f.set(col, f.i32.add(b, f.i32.shl(f.i32.mul(j, csB), 2)));
+      f.set(acc, 0);
+      f.for_(p, 0, k4, 4, () => {
+        f.set(av, f.v128.load(f.i32.add(a, f.i32.shl(p, 2))));
+        f.set(acc, f.f32x4.add(acc, f.f32x4.mul(av, f.v128.load(f.i32.add(col, f.i32.shl(p, 2))))));
+      });
+      // lanes added in a fixed order, then the tail
+      f.set(t, f.f32.add(f.f32.add(f.f32x4.extractLane(acc, 0), f.f32x4.extractLane(acc, 1)), f.f32.add(f.f32x4.extractLane(acc, 2), f.f32x4.extractLane(acc, 3))));
+      f.for_(p, k4, k, 1, () => f.set(t, f.f32.add(t, f.f32.mul(f.f32.load(f.i32.add(a, f.i32.shl(p, 2))), f.f32.load(f.i32.add(col, f.i32.shl(p, 2)))))));
+      f.f32.store(f.i32.add(out, f.i32.shl(j, 2)), t);
+    });
+    epilogue(f, out, n, flags, bias);
   });
 }

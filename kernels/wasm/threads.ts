@@ -1,23 +1,36 @@
-// Worker threads for the wasm backend (Node worker_threads): each worker instantiates the backend's module
-// bytes against the same shared WebAssembly.Memory, so a kernel call on a worker reads and writes the very
-// tensors the main thread sees. Ops are synchronous, so the main thread posts the list of tasks (slices of
-// an output) to the workers, then every thread takes the next untaken task from an atomic counter until none
-// is left, and the main thread blocks in Atomics.wait until every worker has stored its sequence number in
-// a small control SharedArrayBuffer. Taking tasks dynamically (more tasks than threads) keeps a descheduled
-// thread from holding up the others on a shared machine: with fixed equal slices, two threads on a 2-core VM
-// with one core busy elsewhere ran a ResNet-50 Finer-CAM slower than one thread.
+// Worker threads for the wasm backend (Node worker_threads, browser Web Workers): each worker instantiates the
+// backend's module bytes against the same shared WebAssembly.Memory, so a kernel call on a worker reads and
+// writes the very tensors the main thread sees. Ops are synchronous: the main thread writes the tasks of one
+// op (slices of its output: an export's index and its arguments) into a small control SharedArrayBuffer,
+// bumps a generation word and wakes the workers (Atomics.notify); then every thread, the main one included,
+// takes the next untaken task (a compare-and-swap on one word holding generation·128 + next index) until none
+// is left, and the main thread waits until every task is marked done.
 //
-// Workers boot asynchronously (tens of ms): until they report ready, every call runs on the calling thread —
-// results are bit-identical either way, since a slice is a set of whole output elements computed in the same
-// order. A worker that fails or stalls (no answer in STALL_MS) switches the pool off for good; its slice is
-// recomputed on the main thread. Workers are unref'd so they never keep the process alive.
+// Why this shape (measured with bench/wasm-profile.mjs, which reports the time spent in dispatches):
+//   - Tasks taken dynamically (more tasks than threads) keep a descheduled thread from holding up the others
+//     on a shared machine: with fixed equal slices, two threads on a 2-core VM with one core busy elsewhere ran
+//     a ResNet-50 Finer-CAM slower than one thread.
+//   - The main thread waits for the tasks, not for the workers: a worker the OS has not woken yet simply
+//     takes no task (the first version posted the tasks as a message and waited for every worker to answer —
+//     under a load of 5 on 2 cores a Finer-CAM then spent 80 % of its time in those waits, 451 ms vs 213 ms
+//     on one thread).
+//   - Workers wait on the generation word in Atomics.wait after a short spin, not in their event loop: a
+//     postMessage round trip cost ~90–140 µs per dispatch, and a Finer-CAM makes ~70 of them.
+// A worker joining late (or a stale one) only ever takes tasks of the current generation: the claim succeeds
+// only while the word still holds it, and the main thread publishes a new generation only after every task
+// of the last one is done. Results are bit-identical on any number of threads: a task is a set of whole
+// output elements computed in the same order whichever thread runs it.
+//
+// Workers boot asynchronously (tens of ms): until they report ready, every call runs on the calling thread.
+// A worker that throws, or a task not done within STALL_MS, switches the pool off for good; the tasks not
+// marked done are recomputed on the main thread. Workers are unref'd so they never keep the process alive.
 //
 // Browsers: Web Workers made from a Blob URL of WEB_WORKER_SOURCE, given the module bytes, the shared memory
 // and the control buffer in their first message (Web Workers have no workerData). Shared memory exists only
 // on a cross-origin isolated page (COOP/COEP headers; web/serve.mjs sends them), otherwise the backend stays
 // on one thread and says so once (backend.ts). A window's main thread may not block in Atomics.wait, so there
-// the wait for the workers' slices spins on Atomics.load instead (the slices are milliseconds long; a worker
-// thread, Node's included, blocks as usual).
+// the wait for the tasks spins on Atomics.load instead (the tasks are milliseconds long; a worker thread,
+// Node's included, blocks as usual).
 import { isNode, nodeBuiltinSync } from '../../core/node-builtins';
 
 const STALL_MS = 30_000;
@@ -32,11 +45,79 @@ interface WorkerThreads {
   Worker: new (code: string, opts: { eval: true; workerData: unknown }) => WorkerLike;
 }
 
-// The worker's whole program: instantiate, then run the named export with the given arguments per message.
+/** Most tasks one run() hands out (each has a done marker and a row of the task table). */
+export const MAX_TASKS = 64;
+/** Most arguments of a task, the thread's scratch included. */
+export const MAX_ARGS = 24;
+
+// Control buffer: Int32 words, then (8-byte aligned) the task table as float64 (arguments are i32 addresses
+// and sizes or f32 scalars, all exact in a double) and each worker's scratch arguments.
+const WORD = 0; // generation·128 + next task index
+const NTASKS = 1;
+const GEN = 2; // the generation workers wait on
+const FAIL = 3; // the generation in which a worker's task threw
+const DONE = 4; // DONE + k: the generation in which task k was done
+const INTS = DONE + MAX_TASKS;
+const TASK_DOUBLES = 3 + MAX_ARGS; // export index, argument count, scratch flag, arguments
+const TABLE_BYTE = INTS * 4;
+const SCRATCH_DOUBLES = 3;
+/** Claims per generation fit in the word's low 7 bits; the generation in the other 24. */
+const GEN_MASK = 0xffffff;
+/**
+ * Loads of the generation word a worker spins through before it blocks: ~30 µs (an Atomics.load loop runs at
+ * ~15 ns per load here), enough to catch the next op of a forward pass without a futex wake, short enough
+ * not to take a loaded machine's core from the main thread (20000, ~0.3 ms, burned ~20 ms per ResNet-50 pass).
+ */
+const SPIN = 2000;
+
+function controlBytes(workers: number): number {
+  return TABLE_BYTE + 8 * (MAX_TASKS * TASK_DOUBLES + SCRATCH_DOUBLES * Math.max(1, workers));
+}
+
+// The loop every worker runs once instantiated (Node and browser alike): `exports`, `ctrl` (the control
+// SharedArrayBuffer) and `me` (the worker's index) are in scope.
+const WORKER_LOOP = `
+const I = new Int32Array(ctrl), D = new Float64Array(ctrl, ${TABLE_BYTE});
+const fns = Object.keys(exports).map((k) => exports[k]);
+const SCR = ${MAX_TASKS * TASK_DOUBLES} + ${SCRATCH_DOUBLES} * me;
+const args = [];
+let seen = Atomics.load(I, ${GEN});
+for (;;) {
+  let g = Atomics.load(I, ${GEN});
+  for (let s = 0; g === seen && s < ${SPIN}; s++) g = Atomics.load(I, ${GEN});
+  while (g === seen) {
+    Atomics.wait(I, ${GEN}, seen);
+    g = Atomics.load(I, ${GEN});
+  }
+  seen = g;
+  for (;;) {
+    const w = Atomics.load(I, ${WORD});
+    if ((w >>> 7) !== g) break;
+    const k = w & 127;
+    if (k >= Atomics.load(I, ${NTASKS})) break;
+    if (Atomics.compareExchange(I, ${WORD}, w, w + 1) !== w) continue;
+    const b = k * ${TASK_DOUBLES};
+    const n = D[b + 1];
+    args.length = 0;
+    for (let i = 0; i < n; i++) args.push(D[b + 3 + i]);
+    if (D[b + 2]) for (let i = 0; i < ${SCRATCH_DOUBLES}; i++) args.push(D[SCR + i]);
+    try {
+      fns[D[b]](...args);
+    } catch (e) {
+      Atomics.store(I, ${FAIL}, g);
+      Atomics.notify(I, ${DONE} + k);
+      continue;
+    }
+    Atomics.store(I, ${DONE} + k, g);
+    Atomics.notify(I, ${DONE} + k);
+  }
+}
+`;
+
+// Node: instantiate, say ready, then the loop (the worker never returns to its event loop).
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
-const { bytes, memory, ctrl } = workerData;
-const flags = new Int32Array(ctrl);
+const { bytes, memory, ctrl, me } = workerData;
 let exports;
 try {
   exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports;
@@ -44,51 +125,25 @@ try {
 } catch (e) {
   parentPort.postMessage({ error: String(e) });
 }
-parentPort.on('message', (t) => {
-  try {
-    for (;;) {
-      const k = Atomics.add(flags, t.counter, 1);
-      if (k >= t.tasks.length) break;
-      const task = t.tasks[k];
-      exports[task.fn](...task.args, ...(task.scratch ? t.scratch : []));
-      Atomics.store(flags, t.doneBase + k, t.seq);
-    }
-    Atomics.store(flags, t.slot, t.seq);
-  } catch (e) {
-    Atomics.store(flags, t.slot, -1);
-  }
-  Atomics.notify(flags, t.slot);
-});
+if (exports) {
+${WORKER_LOOP}
+}
 `;
 
-// The same protocol for a Web Worker: the first message carries what Node passes as workerData.
+// The same for a Web Worker: the first message carries what Node passes as workerData.
 export const WEB_WORKER_SOURCE = `
-let exports = null, flags = null;
 self.onmessage = (ev) => {
-  const t = ev.data;
-  if (t.init) {
-    try {
-      exports = new WebAssembly.Instance(new WebAssembly.Module(t.bytes), { env: { memory: t.memory } }).exports;
-      flags = new Int32Array(t.ctrl);
-      self.postMessage({ ready: true });
-    } catch (e) {
-      self.postMessage({ error: String(e) });
-    }
+  const { bytes, memory, ctrl, me } = ev.data;
+  let exports;
+  try {
+    exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports;
+    self.postMessage({ ready: true });
+  } catch (e) {
+    self.postMessage({ error: String(e) });
     return;
   }
-  try {
-    for (;;) {
-      const k = Atomics.add(flags, t.counter, 1);
-      if (k >= t.tasks.length) break;
-      const task = t.tasks[k];
-      exports[task.fn](...task.args, ...(task.scratch ? t.scratch : []));
-      Atomics.store(flags, t.doneBase + k, t.seq);
-    }
-    Atomics.store(flags, t.slot, t.seq);
-  } catch (e) {
-    Atomics.store(flags, t.slot, -1);
-  }
-  Atomics.notify(flags, t.slot);
+  self.onmessage = null;
+${WORKER_LOOP}
 };
 `;
 
@@ -101,7 +156,7 @@ export interface PoolWorker {
 }
 
 /** Creates worker i given the module bytes, the shared memory and the control buffer; null where it cannot. */
-export type WorkerFactory = (init: { bytes: Uint8Array; memory: WebAssembly.Memory; ctrl: SharedArrayBuffer }) => PoolWorker | null;
+export type WorkerFactory = (init: { bytes: Uint8Array; memory: WebAssembly.Memory; ctrl: SharedArrayBuffer; me: number }) => PoolWorker | null;
 
 function nodeWorkerFactory(): WorkerFactory | null {
   const wt = nodeBuiltinSync<WorkerThreads>('node:worker_threads');
@@ -142,7 +197,7 @@ export function webWorkerFactory(WorkerCtor?: WebWorkerCtor): WorkerFactory | nu
     } catch {
       return null;
     }
-    w.postMessage({ init: true, ...init });
+    w.postMessage(init);
     return {
       postMessage: (m) => w.postMessage(m),
       listen: (fn) => {
@@ -176,34 +231,37 @@ export interface Task {
   scratch?: boolean;
 }
 
-/** Most tasks one run() hands out (each has a done marker in the control buffer). */
-export const MAX_TASKS = 64;
-
 export class WasmThreadPool {
   private readonly workers: PoolWorker[] = [];
   private readonly ready: boolean[] = [];
-  private readonly ctrl: Int32Array;
-  private seq = 0;
+  private readonly ints: Int32Array;
+  private readonly table: Float64Array;
+  private readonly fnIndex = new Map<string, number>();
+  private gen = 0;
   private broken = false;
   /** Whether the waiting thread blocks in Atomics.wait (else it spins on Atomics.load). */
   readonly blocking: boolean;
   /** Resolves once every worker is ready (or the pool gave up). */
   readonly started: Promise<void>;
 
-  constructor(bytes: Uint8Array, memory: WebAssembly.Memory, readonly size: number, factory: WorkerFactory | null = defaultWorkerFactory()) {
-    // control words: [0, size) each worker's finished run, [size] the next task to take, then MAX_TASKS done
-    // markers (which tasks of the current run are complete, for recovering a failed worker's)
-    const sab = new SharedArrayBuffer(4 * (size + 1 + MAX_TASKS));
-    this.ctrl = new Int32Array(sab);
+  /**
+   * `exportNames`: the module's exports in their order (Object.keys of its instance's exports), which is how
+   * a task names its function to the workers.
+   */
+  constructor(bytes: Uint8Array, memory: WebAssembly.Memory, readonly size: number, factory: WorkerFactory | null = defaultWorkerFactory(), exportNames: readonly string[] = []) {
+    exportNames.forEach((n, i) => this.fnIndex.set(n, i));
+    const sab = new SharedArrayBuffer(controlBytes(size));
+    this.ints = new Int32Array(sab, 0, INTS);
+    this.table = new Float64Array(sab, TABLE_BYTE);
     this.blocking = canBlock();
-    if (!factory || size < 1) {
+    if (!factory || size < 1 || exportNames.length === 0) {
       this.broken = true;
       this.started = Promise.resolve();
       return;
     }
     const boots: Promise<void>[] = [];
     for (let i = 0; i < size; i++) {
-      const w = factory({ bytes, memory, ctrl: sab });
+      const w = factory({ bytes, memory, ctrl: sab, me: i });
       if (!w) {
         this.broken = true;
         break;
@@ -227,41 +285,61 @@ export class WasmThreadPool {
   }
 
   /**
-   * Runs every task, on the calling thread and on up to `available` workers, and returns when all are done.
-   * Tasks are taken dynamically — each thread takes the next untaken one (an atomic counter) until none is
-   * left — so a thread the OS descheduled (a busy machine, a busy browser) does not hold the others up with a
-   * fixed share of the work. Tasks must write disjoint outputs: which thread runs one does not change its
-   * result. `local(t, scratch)` runs a task on this thread; `scratch[0]` are this thread's scratch arguments,
-   * `scratch[i + 1]` worker i's (appended to the args of tasks marked `scratch`).
+   * Runs every task, on the calling thread and on the workers, and returns when all are done. Tasks are taken
+   * dynamically — each thread takes the next untaken one until none is left — so a thread the OS descheduled
+   * (a busy machine, a busy browser) does not hold the others up with a fixed share of the work. Tasks must
+   * write disjoint outputs: which thread runs one does not change its result. `local(t)` runs a task on this
+   * thread; `scratch[i + 1]` are worker i's scratch arguments (appended to the args of tasks marked `scratch`).
    */
   run(tasks: Task[], local: (t: Task) => void, scratch: number[][] = []): void {
     if (tasks.length > MAX_TASKS) throw new RangeError(`WasmThreadPool.run: at most ${MAX_TASKS} tasks, got ${tasks.length}`);
-    const size = this.workers.length;
-    const counter = size, doneBase = size + 1;
-    const seq = (this.seq = (this.seq % 0x3fffffff) + 1);
-    Atomics.store(this.ctrl, counter, 0);
-    const helpers = Math.min(this.available, tasks.length - 1);
-    for (let i = 0; i < helpers; i++) this.workers[i].postMessage({ tasks, slot: i, seq, counter, doneBase, scratch: scratch[i + 1] ?? [] });
+    const I = this.ints, D = this.table;
+    const n = tasks.length;
+    const g = (this.gen = (this.gen % GEN_MASK) + 1);
+    tasks.forEach((t, k) => {
+      const fn = this.fnIndex.get(t.fn);
+      const nargs = t.args.length + (t.scratch ? SCRATCH_DOUBLES : 0);
+      if (fn === undefined) throw new RangeError(`WasmThreadPool.run: no export named ${t.fn}`);
+      if (nargs > MAX_ARGS) throw new RangeError(`WasmThreadPool.run: ${t.fn} has ${nargs} arguments, at most ${MAX_ARGS}`);
+      const b = k * TASK_DOUBLES;
+      D[b] = fn;
+      D[b + 1] = t.args.length;
+      D[b + 2] = t.scratch ? 1 : 0;
+      D.set(t.args, b + 3);
+      Atomics.store(I, DONE + k, 0);
+    });
+    for (let i = 0; i < this.workers.length; i++) D.set(scratch[i + 1] ?? [0, 0, 0], MAX_TASKS * TASK_DOUBLES + SCRATCH_DOUBLES * i);
+    Atomics.store(I, NTASKS, n);
+    Atomics.store(I, WORD, g << 7); // publishes the table above (Atomics are sequentially consistent)
+    Atomics.store(I, GEN, g);
+    Atomics.notify(I, GEN);
+    // take tasks like any worker
     for (;;) {
-      const k = Atomics.add(this.ctrl, counter, 1);
-      if (k >= tasks.length) break;
+      const w = Atomics.load(I, WORD);
+      const k = w & 127;
+      if (k >= n) break;
+      if (Atomics.compareExchange(I, WORD, w, w + 1) !== w) continue;
       local(tasks[k]);
-      Atomics.store(this.ctrl, doneBase + k, seq);
+      Atomics.store(I, DONE + k, g);
     }
+    // wait for the tasks the workers took
     let failed = false;
-    for (let i = 0; i < helpers; i++) {
+    for (let k = 0; k < n && !failed; k++) {
       const deadline = performance.now() + STALL_MS;
-      let v = Atomics.load(this.ctrl, i);
-      while (v !== seq && v !== -1 && performance.now() < deadline) {
-        if (this.blocking) Atomics.wait(this.ctrl, i, v, 100);
-        v = Atomics.load(this.ctrl, i);
+      let spins = 0;
+      for (let v = Atomics.load(I, DONE + k); v !== g; v = Atomics.load(I, DONE + k)) {
+        if (Atomics.load(I, FAIL) === g || performance.now() > deadline) {
+          failed = true;
+          break;
+        }
+        if (this.blocking && ++spins > 1000) Atomics.wait(I, DONE + k, v, 100);
       }
-      if (v !== seq) failed = true;
     }
     if (failed) {
       this.broken = true; // never trust the pool again; recompute what is not marked done here (same numbers)
+      Atomics.store(I, WORD, (g << 7) | 127); // no more claims in this generation
       tasks.forEach((t, k) => {
-        if (Atomics.load(this.ctrl, doneBase + k) !== seq) local(t);
+        if (Atomics.load(I, DONE + k) !== g) local(t);
       });
     }
   }

@@ -59,4 +59,27 @@ describe('wasm threads', () => {
     expect(two.parallelProducts).toBeGreaterThan(before);
     r1.forEach((a, i) => expect(Buffer.from(r2[i].buffer).equals(Buffer.from(a.buffer)), `result ${i}`).toBe(true));
   });
+
+  it('elementwise kernels and max-pool split over threads: the same bits, and really split', async () => {
+    await two.ready();
+    const n = 3 * 256 * 1024 + 13; // several POINTWISE_UNIT ranges and a tail
+    const run = (b: WasmBackend) => {
+      const x = view(b.upload(randomData(n, 5)), [n]);
+      const y = view(b.upload(randomData(n, 6)), [n]);
+      const outs = [b.binary('add', x, y), b.unary('relu', x), b.unary('gelu', x), b.binaryScalar('mul', x, 0.5, false)];
+      const pool = b.maxPool2d(view(b.upload(randomData(64 * 112 * 112, 7)), [1, 64, 112, 112]), { kernelSize: [3, 3], stride: [2, 2], padding: [1, 1], dilation: [1, 1], ceilMode: false });
+      return Promise.all([...outs.map((s) => read(b, s, [n])), read(b, pool.values, [1, 64, 56, 56])]);
+    };
+    const calls: number[] = [];
+    const pool = (two as unknown as { pool: { run: (...a: unknown[]) => void } }).pool;
+    const orig = pool.run.bind(pool);
+    pool.run = (...a: unknown[]) => {
+      calls.push((a[0] as unknown[]).length);
+      orig(...a);
+    };
+    const [r1, r2] = [await run(one), await run(two)];
+    pool.run = orig;
+    expect(calls.length).toBeGreaterThanOrEqual(5);
+    r1.forEach((a, i) => expect(Buffer.from(r2[i].buffer).equals(Buffer.from(a.buffer)), `result ${i}`).toBe(true));
+  });
 });

@@ -330,6 +330,21 @@ export class V128Ops extends Ops {
   i32x4Splat(x: Operand): Expr { return this.simdOp(['i32'], [x], 0x11); }
   /** f32 lanes → i32 lanes, truncating toward zero, saturating (NaN → 0). */
   i32x4TruncSatF32x4S(a: Operand): Expr { return this.simdOp(['v128'], [a], 0xf8); }
+  /** i8x16.shuffle: byte i of the result is byte lanes[i] of a‖b (0–15 from a, 16–31 from b). */
+  shuffle(a: Operand, b: Operand, lanes: readonly number[]): Expr {
+    if (lanes.length !== 16 || lanes.some((l) => !Number.isInteger(l) || l < 0 || l > 31)) throw new RangeError(`v128.shuffle: lanes must be 16 byte indices 0–31, got [${lanes.join(', ')}]`);
+    return this.simdOp(V, [a, b], 0x0d, ...lanes);
+  }
+  /** f32x4 lanes picked from a‖b (0–3 from a, 4–7 from b), through i8x16.shuffle. */
+  shuffle32(a: Operand, b: Operand, lanes: readonly [number, number, number, number]): Expr {
+    return this.shuffle(a, b, lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]));
+  }
+  or(a: Operand, b: Operand): Expr { return this.simdOp(V, [a, b], 0x50); }
+  /** v128.const of four i32 lanes. */
+  i32x4Const(l0: number, l1: number, l2: number, l3: number): Expr {
+    const bytes = [l0, l1, l2, l3].flatMap((l) => [l & 255, (l >>> 8) & 255, (l >>> 16) & 255, (l >>> 24) & 255]);
+    return this.simdOp([], [], 0x0c, ...bytes);
+  }
   /** Lanes of a where mask is set, else of b. */
   bitselect(a: Operand, b: Operand, mask: Operand): Expr { return this.simdOp(V, [a, b, mask], 0x52); }
 }
