@@ -169,6 +169,9 @@ function nodeWorkerFactory(): WorkerFactory | null {
       listen: (fn) => {
         w.on('message', (m) => fn(m as { ready?: boolean; error?: string }));
         w.on('error', (e) => fn({ error: String(e) }));
+        // a 'message' listener refs the worker's port again: without this a script that used the wasm
+        // backend never exits (test/wasm/process-exit.test.ts)
+        w.unref();
       },
       terminate: () => void w.terminate(),
     };
