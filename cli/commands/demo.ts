@@ -27,7 +27,7 @@ export const DEMO_OPTIONS: Record<string, OptionSpec> = {
   weights: { kind: 'string', help: 'demo weights file to read (or, with --train, to write) (default: the bundled cli/demo/weights/demo-resnet.safetensors)' },
   backend: { kind: 'string', help: 'compute backend (default: WebGPU on a hardware adapter, else cpu — the reference the README\'s table comes from; wasm is ~4× faster)', choices: ['cpu', 'wasm', 'webgpu'] },
   clip: { kind: 'boolean', help: 'the multi-modal demo: a tiny CLIP trained by this project explains attribute prompts ("a bird with an orange beak") against each other (cli/demo/clip/); with it: --out (default out/demo-clip), --count (default 6), --eval-size (test images × 6 parts, default 120), --backend, --weights-dir (its files, default cli/demo/weights/clip-*), --train [--steps N --seed S]' },
-  lookalike: { kind: 'boolean', help: "the look-alike demo: a frozen ViT pre-trained on a broader bird task + a linear probe trained with train-probe (the seed's setting); with --train, reproduce its files bit for bit (trained on the wasm backend: about 20 minutes on 2 shared CPU cores)" },
+  lookalike: { kind: 'boolean', help: "the look-alike demo: a frozen ViT pre-trained on a broader bird task + a linear probe trained with train-probe (the seed's setting); with --train, reproduce its files bit for bit (trained on the wasm backend: 10-20 minutes on 2 shared CPU cores)" },
 };
 
 // Upper bounds keep a typo from allocating gigabytes: 20000 generated 96×96 test images take about 550 MB.

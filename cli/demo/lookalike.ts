@@ -6,8 +6,8 @@
 //  1. pre-train the backbone on the broad task (cli/demo/backbone.ts) → lookalike-vit.safetensors and the
 //     --model options file lookalike-vit.json;
 //  2. render the 12 demo classes into an image folder (train/ and val/, PNG) and run train-probe on it:
-//     `--model lookalike-vit.json --weights lookalike-vit.safetensors --crop-size 72 --resize-size 72
-//     --cache-features` with the seed's defaults (Adam 3e-4, batch 128, 20 epochs, seed 42)
+//     `--model lookalike-vit.json --weights lookalike-vit.safetensors --crop-size 96 --resize-size 96
+//     --cache-features --backend wasm` with the seed's defaults (Adam 3e-4, batch 128, 20 epochs, seed 42)
 //     → lookalike-probe.safetensors (+ .classes.json);
 //  3. choose the target layer on the validation images (never the test images): the candidate layer where
 //     the Baseline (plain Grad-CAM) localises the distinguishing part best (pointing game), so the choice
@@ -130,6 +130,10 @@ export interface LookalikeTrainOptions {
   choosePerClass: number;
   /** Held-out broad images for the backbone's attribute accuracy. */
   backboneValImages: number;
+  /** The dense part heads' "not here" weight (cli/demo/backbone.ts). */
+  absentWeight: number;
+  /** The backbone's shape (input size, patch, widths). */
+  arch: BackboneArch;
 }
 
 export const DEFAULT_LOOKALIKE_TRAIN: LookalikeTrainOptions = {
@@ -139,9 +143,19 @@ export const DEFAULT_LOOKALIKE_TRAIN: LookalikeTrainOptions = {
   valPerClass: 50,
   choosePerClass: 20,
   backboneValImages: 256,
+  absentWeight: DEFAULT_BACKBONE_OPTIONS.absentWeight,
+  arch: LOOKALIKE_ARCH,
   log: (line) => process.stderr.write(`${line}\n`),
   progress: true,
 };
+
+/**
+ * Where every training step runs (backbone, the probe's feature extraction, the layer choice): the wasm
+ * backend is ~10× the cpu backend's speed here and bit-identical on any number of threads, so the files
+ * are reproducible byte for byte from the seed (on the cpu backend they would differ in the last bits:
+ * another summation order).
+ */
+export const TRAIN_DEVICE: F.DeviceName = 'wasm';
 
 export const PROBE_SEED = 42; // train-probe's default (the seed's dino_train.py)
 
@@ -151,8 +165,8 @@ export type LayerChooser = (m: LookalikeModel, perClass: number) => Promise<{ la
 export async function trainLookalike(options: Partial<LookalikeTrainOptions>, chooseLayer: LayerChooser): Promise<LookalikeModel> {
   const o = { ...DEFAULT_LOOKALIKE_TRAIN, ...options };
   const paths = lookalikePaths(o.dir);
-  const arch = LOOKALIKE_ARCH;
-  const bb = await trainBackbone({ steps: o.steps, seed: o.seed, arch, log: o.log, progress: o.progress, valImages: o.backboneValImages });
+  const arch = o.arch;
+  const bb = await trainBackbone({ steps: o.steps, seed: o.seed, arch, absentWeight: o.absentWeight, log: o.log, progress: o.progress, valImages: o.backboneValImages });
   await saveBackbone(bb, arch, paths.backbone, paths.options);
   bb.vit.dispose();
   return trainProbeAndChooseLayer(o, chooseLayer, Math.round(bb.trainSeconds));
@@ -165,11 +179,12 @@ export async function trainLookalike(options: Partial<LookalikeTrainOptions>, ch
 export async function trainProbeAndChooseLayer(options: Partial<LookalikeTrainOptions>, chooseLayer: LayerChooser, backboneSeconds: number): Promise<LookalikeModel> {
   const o = { ...DEFAULT_LOOKALIKE_TRAIN, ...options };
   const paths = lookalikePaths(o.dir);
-  const arch = LOOKALIKE_ARCH;
   const bbMeta = await F.loadSafetensorsMetadata(new Uint8Array(await readFile(paths.backbone)));
   if (bbMeta.format !== 'finercam-lookalike-backbone-v1') throw new Error(`${paths.backbone}: not a look-alike backbone`);
+  const arch = JSON.parse(bbMeta.arch) as BackboneArch; // the shape step 1 trained
   const bbSettings = JSON.parse(bbMeta.train) as Record<string, unknown>;
   const t1 = Date.now();
+  const callerDevice = F.getDefaultBackend().name;
   const work = await mkdtemp(join(tmpdir(), 'finercam-lookalike-'));
   const trainSeed = hashInts(LOOKALIKE_SEEDS.train, Number(bbSettings.seed));
   try {
@@ -178,12 +193,14 @@ export async function trainProbeAndChooseLayer(options: Partial<LookalikeTrainOp
     await writeSplit(work, 'val', o.valPerClass, LOOKALIKE_SEEDS.val, arch.imgSize);
     const probeArgs = [
       '--dataset', work, '--model', paths.options, '--weights', paths.backbone, '--out', paths.probe,
-      '--crop-size', String(arch.imgSize), '--resize-size', String(arch.imgSize), '--cache-features', '--cache-dir', join(work, 'features'), '--backend', 'cpu',
+      '--crop-size', String(arch.imgSize), '--resize-size', String(arch.imgSize), '--cache-features', '--cache-dir', join(work, 'features'), '--backend', TRAIN_DEVICE,
     ];
     o.log(`finercam train-probe ${probeArgs.join(' ')}`);
     const rc = await trainProbe(probeArgs);
     if (rc !== 0) throw new Error(`train-probe failed (exit code ${rc})`);
   } finally {
+    // train-probe makes its --backend the default device: give the caller back its own
+    await F.setDefaultDevice(callerDevice);
     await rm(work, { recursive: true, force: true });
   }
   const t2 = Date.now();
@@ -212,7 +229,16 @@ export async function trainProbeAndChooseLayer(options: Partial<LookalikeTrainOp
   };
   await writeFileAtomic(paths.meta, `${JSON.stringify(meta, null, 1)}\n`);
   const m = await loadLookalike(paths.dir);
-  const choice = await chooseLayer(m, o.choosePerClass);
+  const before = F.getDefaultBackend().name;
+  await F.setDefaultDevice(TRAIN_DEVICE);
+  let choice;
+  try {
+    await m.loaded.model.to(TRAIN_DEVICE);
+    choice = await chooseLayer(m, o.choosePerClass);
+  } finally {
+    m.loaded.model.dispose();
+    await F.setDefaultDevice(before);
+  }
   let best = choice[0];
   for (const c of choice) if (c.pointing > best.pointing || (c.pointing === best.pointing && c.partShare > best.partShare)) best = c;
   meta.layerChoice = choice.map(({ layer, pointing, partShare }) => ({ layer, pointing, partShare }));
