@@ -163,15 +163,18 @@ function nodeWorkerFactory(): WorkerFactory | null {
   if (!wt) return null;
   return (init) => {
     const w = new wt.Worker(WORKER_SOURCE, { eval: true, workerData: init });
-    w.unref();
     return {
       postMessage: (m) => w.postMessage(m),
       listen: (fn) => {
-        w.on('message', (m) => fn(m as { ready?: boolean; error?: string }));
-        w.on('error', (e) => fn({ error: String(e) }));
-        // a 'message' listener refs the worker's port again: without this a script that used the wasm
-        // backend never exits (test/wasm/process-exit.test.ts)
-        w.unref();
+        // The worker stays referenced until it has answered, so a script awaiting the pool's start (ready())
+        // is kept alive for it; after that it is unref'd — the 'message' listener refs its port, so this must
+        // come after attaching it — and never keeps the process alive (test/wasm/process-exit.test.ts).
+        const answered = (m: { ready?: boolean; error?: string }): void => {
+          w.unref();
+          fn(m);
+        };
+        w.on('message', (m) => answered(m as { ready?: boolean; error?: string }));
+        w.on('error', (e) => answered({ error: String(e) }));
       },
       terminate: () => void w.terminate(),
     };
