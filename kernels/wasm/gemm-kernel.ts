@@ -33,7 +33,7 @@
 // v128 values, inside the 15 xmm registers V8 allocates on x64 (it does not use AVX-512's extra ones); the
 // larger tiles need 13–17 and V8's register allocator spills in the inner loop (6×8 recovers partly with the
 // fused madd, which needs no temporary).
-import type { FunctionBuilder, Local, ModuleBuilder } from './builder/index';
+import type { FunctionBuilder, Local, ModuleBuilder, Operand } from './builder/index';
 
 export interface Tile {
   /** Rows of the register tile. */
@@ -330,38 +330,10 @@ export function addGemmKernel(m: ModuleBuilder, t: Tile): void {
     c: 'i32', ldc: 'i32', flags: 'i32', bias: 'i32', pa: 'i32', pb: 'i32', tile: 'i32',
   }, [], (f) => {
     const [mm, n, k, a, rsA, csA, b, rsB, csB, c, ldc, flags, bias, pa, pb, tile] = f.params;
-    const MC = blockRows(t);
-    const jc = f.local('jc', 'i32');
-    const pc = f.local('pc', 'i32');
-    const ic = f.local('ic', 'i32');
-    const nc = f.local('nc', 'i32');
-    const kc = f.local('kc', 'i32');
-    const mc = f.local('mc', 'i32');
-    const blockFlags = f.local('blockFlags', 'i32');
-    const min = (x: Local, limit: number) => f.select('i32', x, limit, f.i32.ltS(x, limit));
-    f.for_(jc, 0, n, NC, () => {
-      f.set(nc, f.i32.sub(n, jc));
-      f.set(nc, min(nc, NC));
-      f.for_(pc, 0, k, KC, () => {
-        f.set(kc, f.i32.sub(k, pc));
-        f.set(kc, min(kc, KC));
-        f.callVoid(names.packB, ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'],
-          pb, f.i32.add(b, f.i32.shl(f.i32.add(f.i32.mul(pc, rsB), f.i32.mul(jc, csB)), 2)), rsB, csB, kc, nc);
-        // the first K block overwrites C unless asked to accumulate; the last one applies the epilogue
-        f.set(blockFlags, f.select('i32', ACCUMULATE, f.i32.and(flags, ACCUMULATE), pc));
-        f.if_(f.i32.geS(f.i32.add(pc, kc), k), () => f.set(blockFlags, f.i32.or(blockFlags, f.i32.and(flags, BIAS_BY_COL | BIAS_BY_ROW | RELU))));
-        f.for_(ic, 0, mm, MC, () => {
-          f.set(mc, f.i32.sub(mm, ic));
-          f.set(mc, min(mc, MC));
-          f.callVoid(names.packA, ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'],
-            pa, f.i32.add(a, f.i32.shl(f.i32.add(f.i32.mul(ic, rsA), f.i32.mul(pc, csA)), 2)), rsA, csA, mc, kc);
-          f.callVoid(names.macro, ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'],
-            mc, nc, kc, pa, pb, f.i32.add(c, f.i32.shl(f.i32.add(f.i32.mul(ic, ldc), jc), 2)), ldc, blockFlags,
-            // the bias of this block's first column (matmul) or row (conv)
-            f.select('i32', f.i32.add(bias, f.i32.shl(f.select('i32', jc, ic, f.i32.and(flags, BIAS_BY_COL)), 2)), 0, bias),
-            tile);
-        });
-      });
+    blockLoops(f, t, names, { mm, n, k, b, rsB, csB, c, ldc, flags, bias, pb, tile }, (ic, pc, mc, kc) => {
+      f.callVoid(names.packA, ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'],
+        pa, f.i32.add(a, f.i32.shl(f.i32.add(f.i32.mul(ic, rsA), f.i32.mul(pc, csA)), 2)), rsA, csA, mc, kc);
+      return pa;
     });
   });
 
@@ -373,36 +345,52 @@ export function addGemmKernel(m: ModuleBuilder, t: Tile): void {
     c: 'i32', ldc: 'i32', flags: 'i32', bias: 'i32', pa: 'i32', pb: 'i32', tile: 'i32',
   }, [], (f) => {
     const [mm, n, k, ap, mpad, m0, b, rsB, csB, c, ldc, flags, bias, , pb, tile] = f.params;
-    const MC = blockRows(t);
-    const jc = f.local('jc', 'i32');
-    const pc = f.local('pc', 'i32');
-    const ic = f.local('ic', 'i32');
-    const nc = f.local('nc', 'i32');
-    const kc = f.local('kc', 'i32');
-    const mc = f.local('mc', 'i32');
-    const blockFlags = f.local('blockFlags', 'i32');
-    const min = (x: Local, limit: number) => f.select('i32', x, limit, f.i32.ltS(x, limit));
-    f.for_(jc, 0, n, NC, () => {
-      f.set(nc, f.i32.sub(n, jc));
-      f.set(nc, min(nc, NC));
-      f.for_(pc, 0, k, KC, () => {
-        f.set(kc, f.i32.sub(k, pc));
-        f.set(kc, min(kc, KC));
-        f.callVoid(names.packB, ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'],
-          pb, f.i32.add(b, f.i32.shl(f.i32.add(f.i32.mul(pc, rsB), f.i32.mul(jc, csB)), 2)), rsB, csB, kc, nc);
-        f.set(blockFlags, f.select('i32', ACCUMULATE, f.i32.and(flags, ACCUMULATE), pc));
-        f.if_(f.i32.geS(f.i32.add(pc, kc), k), () => f.set(blockFlags, f.i32.or(blockFlags, f.i32.and(flags, BIAS_BY_COL | BIAS_BY_ROW | RELU))));
-        f.for_(ic, 0, mm, MC, () => {
-          f.set(mc, f.i32.sub(mm, ic));
-          f.set(mc, min(mc, MC));
-          f.callVoid(names.macro, ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'],
-            mc, nc, kc,
-            // the packed rows m0 + ic.. of K block pc
-            f.i32.add(ap, f.i32.shl(f.i32.add(f.i32.mul(pc, mpad), f.i32.mul(f.i32.add(m0, ic), kc)), 2)),
-            pb, f.i32.add(c, f.i32.shl(f.i32.add(f.i32.mul(ic, ldc), jc), 2)), ldc, blockFlags,
-            f.select('i32', f.i32.add(bias, f.i32.shl(f.select('i32', jc, ic, f.i32.and(flags, BIAS_BY_COL)), 2)), 0, bias),
-            tile);
-        });
+    // the packed rows m0 + ic.. of K block pc
+    blockLoops(f, t, names, { mm, n, k, b, rsB, csB, c, ldc, flags, bias, pb, tile },
+      (ic, pc, _mc, kc) => f.i32.add(ap, f.i32.shl(f.i32.add(f.i32.mul(pc, mpad), f.i32.mul(f.i32.add(m0, ic), kc)), 2)));
+  });
+}
+
+/**
+ * The three outer loops both GEMM entry points share: columns of C in NC blocks (B packed per block), K in KC
+ * blocks, rows in MC blocks, each (row block, K block) handed to the macro-kernel. `aBlock` says where the
+ * packed A panel of a (row block, K block) is — packing it first if it must. The first K block overwrites C
+ * unless flags ask to accumulate; the last one applies the epilogue (bias, relu).
+ */
+function blockLoops(
+  f: FunctionBuilder, t: Tile, names: ReturnType<typeof gemmNames>,
+  p: { mm: Local; n: Local; k: Local; b: Local; rsB: Local; csB: Local; c: Local; ldc: Local; flags: Local; bias: Local; pb: Local; tile: Local },
+  aBlock: (ic: Local, pc: Local, mc: Local, kc: Local) => Operand,
+): void {
+  const { mm, n, k, b, rsB, csB, c, ldc, flags, bias, pb, tile } = p;
+  const MC = blockRows(t);
+  const jc = f.local('jc', 'i32');
+  const pc = f.local('pc', 'i32');
+  const ic = f.local('ic', 'i32');
+  const nc = f.local('nc', 'i32');
+  const kc = f.local('kc', 'i32');
+  const mc = f.local('mc', 'i32');
+  const blockFlags = f.local('blockFlags', 'i32');
+  const min = (x: Local, limit: number) => f.select('i32', x, limit, f.i32.ltS(x, limit));
+  f.for_(jc, 0, n, NC, () => {
+    f.set(nc, f.i32.sub(n, jc));
+    f.set(nc, min(nc, NC));
+    f.for_(pc, 0, k, KC, () => {
+      f.set(kc, f.i32.sub(k, pc));
+      f.set(kc, min(kc, KC));
+      f.callVoid(names.packB, ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'],
+        pb, f.i32.add(b, f.i32.shl(f.i32.add(f.i32.mul(pc, rsB), f.i32.mul(jc, csB)), 2)), rsB, csB, kc, nc);
+      f.set(blockFlags, f.select('i32', ACCUMULATE, f.i32.and(flags, ACCUMULATE), pc));
+      f.if_(f.i32.geS(f.i32.add(pc, kc), k), () => f.set(blockFlags, f.i32.or(blockFlags, f.i32.and(flags, BIAS_BY_COL | BIAS_BY_ROW | RELU))));
+      f.for_(ic, 0, mm, MC, () => {
+        f.set(mc, f.i32.sub(mm, ic));
+        f.set(mc, min(mc, MC));
+        const panel = aBlock(ic, pc, mc, kc);
+        f.callVoid(names.macro, ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'],
+          mc, nc, kc, panel, pb, f.i32.add(c, f.i32.shl(f.i32.add(f.i32.mul(ic, ldc), jc), 2)), ldc, blockFlags,
+          // the bias of this block's first column (matmul) or row (conv)
+          f.select('i32', f.i32.add(bias, f.i32.shl(f.select('i32', jc, ic, f.i32.and(flags, BIAS_BY_COL)), 2)), 0, bias),
+          tile);
       });
     });
   });
