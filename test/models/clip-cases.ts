@@ -1,5 +1,5 @@
 // The tiny seeded CLIP cases of test/fixtures/clip (made by OpenAI's clip/model.py, see
-// test/reference/make_clip_model_fixtures.py), run on a given device: shared by the CPU and WebGPU tests.
+// test/reference/make_clip_model_fixtures.py), run on a given device: shared by the CPU, WebGPU and wasm tests.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
@@ -54,4 +54,18 @@ export async function runClipCase(name: string, device: 'cpu' | 'webgpu' | 'wasm
   expectClose([await loss.item()], await exp.loss.data(), tol, 'loss');
   const [g] = F.grad(loss, [images]);
   expectClose(await g!.data(), await exp.grad_images.data(), gradTol, 'grad_images');
+}
+
+/** clipPreprocess onto `device` against torchvision's _transform (test/fixtures/clip/preprocess). */
+export async function runPreprocessCases(device: 'webgpu' | 'wasm', tol: Tol): Promise<void> {
+  const dir = join(CLIP_DIR, 'preprocess');
+  const cases = JSON.parse(readFileSync(join(dir, 'cases.json'), 'utf8')) as { image: string; size: number }[];
+  expect(cases.length).toBeGreaterThan(0);
+  for (const c of cases) {
+    const img = F.decodeImage(new Uint8Array(readFileSync(join(dir, c.image))));
+    const exp = await loadSt(join(dir, c.image.replace('.png', '.expected.safetensors')));
+    const { tensor } = F.clipPreprocess(img, { size: c.size, device });
+    expect(tensor.device).toBe(device);
+    expectClose(await tensor.data(), await exp.tensor.data(), tol, `${c.image} pixels`);
+  }
 }
