@@ -105,7 +105,9 @@ export async function demo(argv: string[]): Promise<number> {
 }
 
 async function lookalikeDemo(o: { train: boolean; seed: number; evalSize: number; count: number; out: string; backend: string | undefined }): Promise<number> {
-  const device = await chooseBackend(o.backend as 'cpu' | 'webgpu' | 'wasm' | undefined, { withoutGpu: 'cpu' }); // as above
+  // trained on wasm, so without a hardware GPU it is evaluated there too (the README's table is this run; wasm
+  // gives the same bits on any number of threads)
+  const device = await chooseBackend(o.backend as 'cpu' | 'webgpu' | 'wasm' | undefined, { withoutGpu: 'wasm' });
   const choose = (m: Parameters<typeof chooseLayerOnValidation>[0], perClass: number) => chooseLayerOnValidation(m, perClass, CANDIDATE_LAYERS);
   const t0 = Date.now();
   const m = o.train ? await trainLookalike({ seed: o.seed }, choose) : await loadLookalike();

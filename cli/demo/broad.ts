@@ -5,9 +5,10 @@
  *
  * A "species" is one value per attribute below; every image draws a species uniformly at random, its
  * pose (position, scale, rotation, facing), background (8 palettes instead of the demo's 5), lighting
- * and noise from its seed. 4·3·4·4·3·3·6 = 10,368 species. The demo's 12 classes are 12 of these
- * species (default plumage, demo colours); those 12 are re-drawn whenever they come up, so the backbone
- * never sees an image of a demo class.
+ * and noise from its seed. 4·3·4·4·3·3·6 = 10,368 species. The look-alike demo's 12 classes are 12
+ * of these species (cli/demo/lookalikeClasses.ts), and so are the ResNet demo's 12 (demo plumage, demo
+ * colours); those 24 are re-drawn whenever they come up, so the backbone never sees an image of a demo
+ * class.
  *
  *   attribute | values (index 0 = the demo's "not set", index 1 = the demo's "set")
  *   --------- | -----------------------------------------------------------------
@@ -25,6 +26,7 @@
  */
 import { ATTRIBUTE_COLOR, BACKGROUNDS, BIRD_CLASSES, BIRD_PARTS, renderBirdTraits, type BirdPart, type BirdRender, type BirdStyle, type Rgbf } from './birds';
 import { checkSeed, hashInts, mulberry32 } from './rng';
+import { LOOKALIKE_CLASSES } from './lookalikeClasses';
 
 const set = (p: BirdPart): Rgbf => ATTRIBUTE_COLOR[p][0];
 const unset = (p: BirdPart): Rgbf | null => ATTRIBUTE_COLOR[p][1];
@@ -61,8 +63,12 @@ export const BROAD_OUTPUTS = BROAD_CARDINALITIES.reduce((a, b) => a + b, 0);
 /** One species: an attribute value index per attribute (BROAD_ATTRIBUTES order). */
 export type Species = readonly number[];
 
-/** Whether `sp` is one of the 12 demo classes (demo plumage, demo colours). */
+/**
+ * Whether `sp` is a class of a demo: one of the look-alike demo's 12 (cli/demo/lookalikeClasses.ts), or one
+ * of the ResNet demo's 12 (the demo's plumage and colours, cli/demo/birdClasses.ts).
+ */
 export function isDemoSpecies(sp: Species): boolean {
+  if (LOOKALIKE_CLASSES.some((c) => c.species.every((v, i) => sp[i] === v))) return true;
   if (sp[6] !== 0) return false;
   return BIRD_CLASSES.some((c) => BIRD_PARTS.every((p, i) => sp[i] === (c.traits[p] ? 1 : 0)));
 }
@@ -83,7 +89,8 @@ export function speciesStyle(sp: Species): BirdStyle {
   return { plumage, wing, belly, backgrounds: BROAD_BACKGROUNDS, parts };
 }
 
-const NO_TRAITS = Object.freeze(Object.fromEntries(BIRD_PARTS.map((p) => [p, false]))) as Readonly<Record<BirdPart, boolean>>;
+/** All parts "not set": the species style then gives every part's colour. */
+export const NO_TRAITS = Object.freeze(Object.fromEntries(BIRD_PARTS.map((p) => [p, false]))) as Readonly<Record<BirdPart, boolean>>;
 
 /** Broad image `index` of data set `seed`: its species and the render (no part mask). */
 export function renderBroad(seed: number, index: number, size: number): { species: Species; render: BirdRender } {

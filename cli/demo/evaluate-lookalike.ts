@@ -25,7 +25,8 @@ import { writeFileAtomic } from '../util/atomic-write';
 import { Progress } from '../progress';
 import { composeStrip } from '../util/strip';
 import { resizeNearest, type RgbImage } from '../../image/canvas';
-import { BIRD_CLASSES, makeDataset, renderBird, sampleSeed } from './birds';
+import { LOOKALIKE_CLASSES } from './lookalikeClasses';
+import { lookalikeSampleSeed, makeLookalikeDataset, renderLookalike } from './lookalikeData';
 import { imagesToTensor } from './model';
 import type { LookalikeModel } from './lookalike';
 import { mean, outlineMask, pairedDiff, partShare, peakNearPart, slug, stripPick, upscaleMask } from './measures';
@@ -89,7 +90,7 @@ export interface LookalikeEvalOptions {
 /** Targets of the four modes for one sample. */
 function modeTargets(row: ArrayLike<number>, c: number, modes: number): F.FinerWeightedTarget[] {
   const order = F.rankBySimilarity(row, c);
-  const nb = BIRD_CLASSES[c].neighbour;
+  const nb = LOOKALIKE_CLASSES[c].neighbour;
   const all = [
     new F.FinerWeightedTarget(c, order.slice(1, 4), 0),
     new F.FinerWeightedTarget(c, order.slice(1, 4), 1),
@@ -108,12 +109,12 @@ export async function evaluateLookalike(m: LookalikeModel, opts: LookalikeEvalOp
   const model = m.loaded.model;
   const size = m.meta.arch.imgSize;
   const grid = size / m.meta.arch.patchSize;
-  const K = BIRD_CLASSES.length;
+  const K = LOOKALIKE_CLASSES.length;
   const nModes = opts.baselineOnly ? 1 : LOOKALIKE_MODES.length;
   const norm = m.loaded.norm;
   const cam = new F.GradCAM({ model, targetLayers: [m.loaded.targetLayer], reshapeTransform: m.loaded.reshapeTransform });
   const seed = opts.seed ?? m.meta.seeds.test;
-  const test = makeDataset({ perClass: Math.ceil(evalSize / K), seed, size });
+  const test = makeLookalikeDataset({ perClass: Math.ceil(evalSize / K), seed, size });
   const n = evalSize;
   const per = Array.from({ length: nModes }, () => ({ rd: [] as number[], mainDrop: [] as number[], refDrop: [] as number[], partShare: [] as number[], pointing: [] as number[], empty: 0 }));
   let correct = 0;
@@ -138,7 +139,7 @@ export async function evaluateLookalike(m: LookalikeModel, opts: LookalikeEvalOp
             let best = 0;
             for (let k = 1; k < K; k++) if (row[k] > row[best]) best = k;
             if (best === c) correct++;
-            hit.push(F.rankBySimilarity(row, c)[1] === BIRD_CLASSES[c].neighbour);
+            hit.push(F.rankBySimilarity(row, c)[1] === LOOKALIKE_CLASSES[c].neighbour);
             modeTargets(row, c, nModes).forEach((t, mi) => sets[mi].push(t));
           });
           return sets;
@@ -147,7 +148,7 @@ export async function evaluateLookalike(m: LookalikeModel, opts: LookalikeEvalOp
       );
       try {
         for (const mk of masks) area += mk.reduce((a, b) => a + b, 0) / mk.length;
-        const refs = labels.map((c) => [BIRD_CLASSES[c].neighbour]);
+        const refs = labels.map((c) => [LOOKALIKE_CLASSES[c].neighbour]);
         for (let mi = 0; mi < nModes; mi++) {
           const c = cams[mi];
           const [, h, w] = c.shape;
@@ -216,7 +217,7 @@ export async function chooseLayerOnValidation(m: LookalikeModel, perClass: numbe
   const out = [];
   for (const layer of layers) {
     const lm: LookalikeModel = { ...m, loaded: { ...m.loaded, targetLayer: layer } };
-    const r = await evaluateLookalike(lm, { evalSize: perClass * BIRD_CLASSES.length, seed: m.meta.seeds.val, count: 0, outDir: null, baselineOnly: true });
+    const r = await evaluateLookalike(lm, { evalSize: perClass * LOOKALIKE_CLASSES.length, seed: m.meta.seeds.val, count: 0, outDir: null, baselineOnly: true });
     out.push({ layer, pointing: r.rows[0].all.pointing.mean, partShare: r.rows[0].all.partShare.mean, accuracy: r.accuracy, lookalikeRate: r.lookalikeRate });
   }
   return out;
@@ -227,14 +228,14 @@ async function drawStrips(m: LookalikeModel, cam: F.GradCAM, count: number, outD
   const size = m.meta.arch.imgSize;
   const grid = size / m.meta.arch.patchSize;
   const S = size * f;
-  const names = BIRD_CLASSES.map((c) => c.name);
+  const names = LOOKALIKE_CLASSES.map((c) => c.name);
   const files: string[] = [];
   for (let k = 0; k < count; k++) {
     const { classId, index } = stripPick(k, names.length);
-    const seed = sampleSeed(m.meta.seeds.test, classId, index);
-    const bird = renderBird(classId, seed, { size });
-    const info = BIRD_CLASSES[classId];
-    const twin = renderBird(info.neighbour, seed, { size });
+    const seed = lookalikeSampleSeed(m.meta.seeds.test, classId, index);
+    const bird = renderLookalike(classId, seed, { size });
+    const info = LOOKALIKE_CLASSES[classId];
+    const twin = renderLookalike(info.neighbour, seed, { size });
     const x = imagesToTensor([bird.image], m.loaded.norm, device);
     let refsUsed: number[][] = [];
     const { cams, outputs } = await cam.computeCams(

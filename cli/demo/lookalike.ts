@@ -21,7 +21,8 @@ import { loadModel, type LoadedModel } from '../model-spec';
 import { writePng } from '../image-io';
 import { writeFileAtomic } from '../util/atomic-write';
 import { trainProbe } from '../commands/train-probe';
-import { BIRD_CLASS_NAMES, makeDataset } from './birds';
+import { LOOKALIKE_CLASS_NAMES } from './lookalikeClasses';
+import { makeLookalikeDataset } from './lookalikeData';
 import { DEFAULT_BACKBONE_OPTIONS, LOOKALIKE_ARCH, saveBackbone, trainBackbone, type BackboneArch } from './backbone';
 import { demoWeightsDir, demoWeightsPath } from './model';
 import { hashInts } from './rng';
@@ -57,15 +58,15 @@ export interface LookalikeMeta {
 
 /** Class folder names: the id first, so that sorted order (train-probe's class order) is the id order. */
 export function classFolder(id: number): string {
-  return `${String(id).padStart(2, '0')}-${BIRD_CLASS_NAMES[id].toLowerCase().replace(/[^a-z0-9]+/g, '-')}`;
+  return `${String(id).padStart(2, '0')}-${LOOKALIKE_CLASS_NAMES[id].toLowerCase().replace(/[^a-z0-9]+/g, '-')}`;
 }
 
 /** Renders a 12-class split into `<dir>/<split>/<class folder>/<index>.png`. */
 export async function writeSplit(dir: string, split: string, perClass: number, seed: number, size: number): Promise<void> {
-  const ds = makeDataset({ perClass, seed, size });
-  for (let c = 0; c < BIRD_CLASS_NAMES.length; c++) await mkdir(join(dir, split, classFolder(c)), { recursive: true });
+  const ds = makeLookalikeDataset({ perClass, seed, size });
+  for (let c = 0; c < LOOKALIKE_CLASS_NAMES.length; c++) await mkdir(join(dir, split, classFolder(c)), { recursive: true });
   for (let i = 0; i < ds.images.length; i++) {
-    await writePng(join(dir, split, classFolder(ds.labels[i]), `${String(Math.floor(i / BIRD_CLASS_NAMES.length)).padStart(4, '0')}.png`), ds.images[i]);
+    await writePng(join(dir, split, classFolder(ds.labels[i]), `${String(Math.floor(i / LOOKALIKE_CLASS_NAMES.length)).padStart(4, '0')}.png`), ds.images[i]);
   }
 }
 

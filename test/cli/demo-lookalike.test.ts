@@ -9,6 +9,8 @@ import { main } from '../../cli/main';
 import { BIRD_CLASSES, BIRD_PARTS, renderBird, renderBirdTraits } from '../../cli/demo/birds';
 import { BROAD_CARDINALITIES, broadSpecies, isDemoSpecies, renderBroad, tokenLabels } from '../../cli/demo/broad';
 import { DEFAULT_BACKBONE_OPTIONS, LOOKALIKE_ARCH, trainBackbone } from '../../cli/demo/backbone';
+import { LOOKALIKE_CLASSES } from '../../cli/demo/lookalikeClasses';
+import { lookalikeSampleSeed, makeLookalikeDataset, renderLookalike } from '../../cli/demo/lookalikeData';
 import { CANDIDATE_LAYERS, LOOKALIKE_FILES, LOOKALIKE_SEEDS, classFolder, loadLookalike, lookalikePaths, trainLookalike } from '../../cli/demo/lookalike';
 import { chooseLayerOnValidation, type LookalikeEvalResult } from '../../cli/demo/evaluate-lookalike';
 import { demoWeightsDir } from '../../cli/demo/model';
@@ -31,7 +33,8 @@ describe('broad pre-training task', () => {
       seen.add(sp.join(','));
     }
     expect(seen.size).toBeGreaterThan(2000); // many species (10,368 in all)
-    // the 12 demo classes are species of the broad task with the demo's plumage (index 6 = 0)
+    // both demos' classes are species of the broad task and are never drawn
+    for (const c of LOOKALIKE_CLASSES) expect(isDemoSpecies(c.species)).toBe(true);
     for (const c of BIRD_CLASSES) expect(isDemoSpecies([...['beak', 'eyeRing', 'crown', 'throat', 'wingBar', 'tailTip'].map((p) => (c.traits[p as 'beak'] ? 1 : 0)), 0])).toBe(true);
   });
 
@@ -64,6 +67,57 @@ describe('broad pre-training task', () => {
     }
     // the parts are small but each is found in most images (measured over 200: 91%-100%)
     for (const n of present) expect(n).toBeGreaterThanOrEqual(15);
+  });
+});
+
+describe('look-alike classes', () => {
+  it('come in pairs one part apart, and classes of different pairs are at least 5 of 7 attributes apart', () => {
+    expect(LOOKALIKE_CLASSES).toHaveLength(12);
+    const dist = (a: readonly number[], b: readonly number[]) => a.filter((v, i) => v !== b[i]).length;
+    for (const a of LOOKALIKE_CLASSES) {
+      expect(a.species).toHaveLength(7);
+      a.species.forEach((v, k) => expect(v >= 0 && v < BROAD_CARDINALITIES[k]).toBe(true));
+      const nb = LOOKALIKE_CLASSES[a.neighbour];
+      expect(nb.neighbour).toBe(a.id);
+      expect(nb.part).toBe(a.part);
+      expect(dist(a.species, nb.species)).toBe(1);
+      expect(a.species[BIRD_PARTS.indexOf(a.part)]).not.toBe(nb.species[BIRD_PARTS.indexOf(a.part)]);
+      for (const b of LOOKALIKE_CLASSES) if (b.id !== a.id && b.id !== a.neighbour) expect(dist(a.species, b.species), `${a.name} vs ${b.name}`).toBeGreaterThanOrEqual(5);
+    }
+    // each of the six parts tells exactly one pair apart
+    expect(new Set(LOOKALIKE_CLASSES.map((c) => c.part)).size).toBe(6);
+  });
+
+  it('render a class and its look-alike with the same seed identically outside the distinguishing part', () => {
+    for (const c of LOOKALIKE_CLASSES) {
+      const seed = lookalikeSampleSeed(5, c.id, 3);
+      const a = renderLookalike(c.id, seed, { size: 96 });
+      const b = renderLookalike(c.neighbour, seed, { size: 96 });
+      expect(Buffer.from(a.partMask).equals(Buffer.from(b.partMask))).toBe(true);
+      let inside = 0;
+      let changedInside = 0;
+      for (let i = 0; i < 96 * 96; i++) {
+        const same = [0, 1, 2].every((ch) => a.image.data[3 * i + ch] === b.image.data[3 * i + ch]);
+        if (a.partMask[i]) {
+          inside++;
+          if (!same) changedInside++;
+        } else expect(same, `${c.name}: pixel ${i} outside the ${c.part} mask`).toBe(true);
+      }
+      // the part is small (< 3% of the image) and its two values look different on most of it
+      expect(inside).toBeGreaterThan(10);
+      expect(inside).toBeLessThan(0.03 * 96 * 96);
+      expect(changedInside).toBeGreaterThan(0.5 * inside);
+    }
+    expect(() => renderLookalike(12, 1)).toThrow(/classId must be an integer in \[0, 12\)/);
+  });
+
+  it('make a balanced, deterministic data set', () => {
+    const a = makeLookalikeDataset({ perClass: 2, seed: 9, size: 48 });
+    const b = makeLookalikeDataset({ perClass: 2, seed: 9, size: 48 });
+    expect(a.labels).toEqual([...LOOKALIKE_CLASSES.map((c) => c.id), ...LOOKALIKE_CLASSES.map((c) => c.id)]);
+    expect(a.seeds).toEqual(b.seeds);
+    a.images.forEach((im, i) => expect(Buffer.from(im.data).equals(Buffer.from(b.images[i].data))).toBe(true));
+    expect(() => makeLookalikeDataset({ perClass: -1, seed: 9, size: 48 })).toThrow(/perClass must be a non-negative integer/);
   });
 });
 
@@ -111,7 +165,7 @@ describe('look-alike training (short runs)', () => {
     expect(m1.targetLayer).toBe(m2.targetLayer);
     expect(m1.layerChoice).toEqual(m2.layerChoice);
     // train-probe's class order is the demo's id order
-    expect(JSON.parse(readFileSync(join(d1, LOOKALIKE_FILES.classes), 'utf8'))).toEqual(BIRD_CLASSES.map((c) => classFolder(c.id)));
+    expect(JSON.parse(readFileSync(join(d1, LOOKALIKE_FILES.classes), 'utf8'))).toEqual(LOOKALIKE_CLASSES.map((c) => classFolder(c.id)));
     expect(m1.seeds.val).not.toBe(m1.seeds.test);
   }, 120_000);
 });
