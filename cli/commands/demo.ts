@@ -1,10 +1,11 @@
-// finercam demo: the built-in demonstration (what `npm start` runs). Loads the bundled demo ResNet
-// (trained by this project on procedural fine-grained birds, cli/demo/), measures its accuracy on the
-// generated test set, explains test images with Baseline / Finer-Default / Finer-Compare, writes the PNG
-// strips and prints the evaluation table (RD@5% and the share of the map on the true discriminative part).
-// With --train it first trains the model from scratch and writes the weights (then evaluates them).
-// --lookalike runs the look-alike demo instead (cli/demo/lookalike.ts: a frozen ViT pre-trained on a broader
-// procedural task + a linear probe trained by train-probe, the seed's setting; table with an Oracle row).
+// finercam demo: the built-in demonstrations. `npm start` runs `demo --lookalike`, Finer-CAM in the seed's
+// own setting (cli/demo/lookalike.ts: a frozen ViT pre-trained on a broader procedural task + a linear probe
+// trained by train-probe, 12 classes in look-alike pairs; table with an Oracle row; --split and
+// --target-layer look at the validation images and at other layers). Plain `demo` explains the bundled
+// ResNet trained end to end on procedural fine-grained birds (cli/demo/): accuracy on the generated test
+// set, Baseline / Finer-Default / Finer-Compare strips and the evaluation table (RD@5% and the share of the
+// map on the true discriminative part). With --train either demo first trains its model from scratch and
+// writes the weights (then evaluates them). --clip runs the multi-modal demo (cli/demo/clip/).
 import { stat } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import { flag, num, parseArgs, str, UsageError, type OptionSpec } from '../args';
@@ -27,6 +28,8 @@ export const DEMO_OPTIONS: Record<string, OptionSpec> = {
   weights: { kind: 'string', help: 'demo weights file to read (or, with --train, to write) (default: the bundled cli/demo/weights/demo-resnet.safetensors)' },
   backend: { kind: 'string', help: 'compute backend (default: WebGPU on a hardware adapter, else cpu — the reference the README\'s table comes from; wasm is ~4× faster)', choices: ['cpu', 'wasm', 'webgpu'] },
   clip: { kind: 'boolean', help: 'the multi-modal demo: a tiny CLIP trained by this project explains attribute prompts ("a bird with an orange beak") against each other (cli/demo/clip/); with it: --out (default out/demo-clip), --count (default 6), --eval-size (test images × 6 parts, default 120), --backend, --weights-dir (its files, default cli/demo/weights/clip-*), --train [--steps N --seed S]' },
+  'target-layer': { kind: 'string', help: 'with --lookalike: explain at this layer instead of the one chosen on validation images (a module name of the probe, e.g. backbone.blocks.2.norm2)' },
+  split: { kind: 'string', help: 'with --lookalike: the generated images to evaluate: test (default) or val (those the target layer was chosen on)', choices: ['test', 'val'] },
   lookalike: { kind: 'boolean', help: "the look-alike demo: a frozen ViT pre-trained on a broader bird task + a linear probe trained with train-probe (the seed's setting); with --train, reproduce its files bit for bit (trained on the wasm backend: 10-20 minutes on 2 shared CPU cores)" },
 };
 
@@ -67,11 +70,15 @@ export async function demo(argv: string[]): Promise<number> {
   }
   const out = resolve(str(p, 'out')!);
   await checkOutputDir(out, 'out', 'demo');
+  for (const o of ['target-layer', 'split']) {
+    if (!flag(p, 'lookalike') && str(p, o) !== undefined) throw new UsageError(`demo: --${o} only applies with --lookalike`);
+  }
   if (flag(p, 'lookalike')) {
     if (str(p, 'weights')) throw new UsageError('demo: --weights does not apply to --lookalike (its files are cli/demo/weights/lookalike-*)');
     if (argv.some((a) => a === '--epochs' || a.startsWith('--epochs='))) throw new UsageError('demo: --epochs does not apply to --lookalike');
     const evalArg = argv.some((a) => a === '--eval-size' || a.startsWith('--eval-size='));
-    return lookalikeDemo({ train, seed, evalSize: evalArg ? evalSize : 480, count, out, backend: str(p, 'backend') });
+    if (train && str(p, 'target-layer') !== undefined) throw new UsageError('demo: --target-layer does not apply with --train (training chooses the layer on validation images)');
+    return lookalikeDemo({ train, seed, evalSize: evalArg ? evalSize : 480, count, out, backend: str(p, 'backend'), targetLayer: str(p, 'target-layer'), split: (str(p, 'split') ?? 'test') as 'test' | 'val' });
   }
   const weights = str(p, 'weights') ? resolve(str(p, 'weights')!) : undefined;
   if (train && weights) {
@@ -104,17 +111,19 @@ export async function demo(argv: string[]): Promise<number> {
   return 0;
 }
 
-async function lookalikeDemo(o: { train: boolean; seed: number; evalSize: number; count: number; out: string; backend: string | undefined }): Promise<number> {
+async function lookalikeDemo(o: { train: boolean; seed: number; evalSize: number; count: number; out: string; backend: string | undefined; targetLayer: string | undefined; split: 'test' | 'val' }): Promise<number> {
   // trained on wasm, so without a hardware GPU it is evaluated there too (the README's table is this run; wasm
   // gives the same bits on any number of threads)
   const device = await chooseBackend(o.backend as 'cpu' | 'webgpu' | 'wasm' | undefined, { withoutGpu: 'wasm' });
   const choose = (m: Parameters<typeof chooseLayerOnValidation>[0], perClass: number) => chooseLayerOnValidation(m, perClass, CANDIDATE_LAYERS);
   const t0 = Date.now();
-  const m = o.train ? await trainLookalike({ seed: o.seed }, choose) : await loadLookalike();
+  const m = o.train ? await trainLookalike({ seed: o.seed }, choose) : await loadLookalike(undefined, o.targetLayer);
   if (o.train) console.log(`trained in ${m.meta.trainSeconds.total} s (backbone ${m.meta.trainSeconds.backbone} s, probe ${m.meta.trainSeconds.probe} s, layer choice ${m.meta.trainSeconds.layerChoice} s); wrote ${m.paths.dir}/lookalike*`);
   if (device !== 'cpu') await m.loaded.model.to(device);
-  console.log(`model: frozen ViT backbone ${m.paths.backbone} + linear probe ${m.paths.probe} (12 classes); target layer ${m.loaded.targetLayer}, chosen on validation images`);
-  const r = await evaluateLookalike(m, { evalSize: o.evalSize, count: o.count, outDir: o.out, device, progress: true });
+  const chosen = m.loaded.targetLayer === m.meta.targetLayer ? 'chosen on validation images' : `given by --target-layer; the one chosen on validation images is ${m.meta.targetLayer}`;
+  console.log(`model: frozen ViT backbone ${m.paths.backbone} + linear probe ${m.paths.probe} (12 classes); target layer ${m.loaded.targetLayer}, ${chosen}`);
+  const seed = o.split === 'val' ? m.meta.seeds.val : m.meta.seeds.test;
+  const r = await evaluateLookalike(m, { evalSize: o.evalSize, count: o.count, outDir: o.out, device, progress: true, seed, split: o.split });
   console.log('');
   console.log(formatLookalikeTable(r));
   console.log('');

@@ -58,11 +58,15 @@ export interface LookalikeRow {
 }
 
 export interface LookalikeEvalResult {
+  /** The generated split: test, or val (the images the target layer was chosen on). */
+  split: 'test' | 'val';
   n: number;
   accuracy: number;
   lookalikeRate: number;
   nLookalike: number;
   targetLayer: string;
+  /** The layer chosen on validation images (cli/demo/lookalike.ts); differs from targetLayer when one was given. */
+  chosenLayer: string;
   grid: number;
   percent: number;
   maskedPixels: number;
@@ -85,6 +89,8 @@ export interface LookalikeEvalOptions {
   progress?: boolean;
   /** Only the Baseline row (the layer choice). */
   baselineOnly?: boolean;
+  /** Which generated split `seed` draws (for the printed table and results.json; default test). */
+  split?: 'test' | 'val';
 }
 
 /** Targets of the four modes for one sample. */
@@ -199,7 +205,8 @@ export async function evaluateLookalike(m: LookalikeModel, opts: LookalikeEvalOp
     const strips = opts.outDir && count > 0 ? await drawStrips(m, cam, count, opts.outDir, 4, opts.device) : [];
     const nLookalike = hit.filter(Boolean).length;
     const result: LookalikeEvalResult = {
-      n, accuracy: correct / n, lookalikeRate: nLookalike / n, nLookalike, targetLayer: m.loaded.targetLayer, grid, percent, maskedPixels,
+      split: opts.split ?? 'test',
+      n, accuracy: correct / n, lookalikeRate: nLookalike / n, nLookalike, targetLayer: m.loaded.targetLayer, chosenLayer: m.meta.targetLayer, grid, percent, maskedPixels,
       partArea: area / n, pointTolerance: tol, rows, strips, seconds: (Date.now() - t0) / 1000,
     };
     if (opts.outDir) {
@@ -217,7 +224,7 @@ export async function chooseLayerOnValidation(m: LookalikeModel, perClass: numbe
   const out = [];
   for (const layer of layers) {
     const lm: LookalikeModel = { ...m, loaded: { ...m.loaded, targetLayer: layer } };
-    const r = await evaluateLookalike(lm, { evalSize: perClass * LOOKALIKE_CLASSES.length, seed: m.meta.seeds.val, count: 0, outDir: null, baselineOnly: true });
+    const r = await evaluateLookalike(lm, { evalSize: perClass * LOOKALIKE_CLASSES.length, seed: m.meta.seeds.val, count: 0, outDir: null, baselineOnly: true, split: 'val' });
     out.push({ layer, pointing: r.rows[0].all.pointing.mean, partShare: r.rows[0].all.partShare.mean, accuracy: r.accuracy, lookalikeRate: r.lookalikeRate });
   }
   return out;
@@ -313,8 +320,8 @@ function cellsTable(rows: LookalikeRow[], pick: (r: LookalikeRow) => Cells): str
 /** The table printed by `finercam demo --lookalike`, and the paragraph reading it. */
 export function formatLookalikeTable(r: LookalikeEvalResult): string {
   const lines = [
-    `accuracy ${pct(r.accuracy)} on ${r.n} generated test images; look-alike rate ${pct(r.lookalikeRate)} (the logit-nearest class is the true look-alike for ${r.nLookalike} of ${r.n})`,
-    `target layer ${r.targetLayer} (a ${r.grid}×${r.grid} token grid, chosen on validation images); GradCAM base; c = the true class, d = its true look-alike;`,
+    `accuracy ${pct(r.accuracy)} on ${r.n} generated ${r.split === 'val' ? 'validation' : 'test'} images; look-alike rate ${pct(r.lookalikeRate)} (the logit-nearest class is the true look-alike for ${r.nLookalike} of ${r.n})`,
+    `target layer ${r.targetLayer} (a ${r.grid}×${r.grid} token grid, ${r.targetLayer === r.chosenLayer ? 'chosen on validation images' : `given; the one chosen on validation images is ${r.chosenLayer}`}); GradCAM base; c = the true class, d = its true look-alike;`,
     `RD@${r.percent}% = (p_c − p*_c) − (p_d − p*_d) after setting the top ${r.percent}% CAM pixels (${r.maskedPixels} px) to the mean colour; part share = Σ cam·mask / Σ cam`,
     `on the part that tells c from d (a uniform map scores ${pct(r.partArea)}); pointing = the CAM's maximum within ${r.pointTolerance} px of it. ± = 2 standard errors`,
     'of the paired per-image differences from the Baseline.',
@@ -340,18 +347,28 @@ export function readLookalike(r: LookalikeEvalResult): string {
   const def = r.rows.find((x) => x.mode === 'finer-default');
   const oracle = r.rows.find((x) => x.mode === 'oracle');
   if (!base || !compare || !def || !oracle) return '';
-  const say = (row: LookalikeRow, k: Metric) => diffText(row.all[k].diff, FMT[k].scale, FMT[k].digits);
-  const verdict = (row: LookalikeRow): string => {
-    const s = say(row, 'partShare').sign;
-    const rd = say(row, 'rd').sign;
-    const pt = say(row, 'pointing').sign;
-    const better = [s, rd, pt].filter((v) => v > 0).length;
-    const worse = [s, rd, pt].filter((v) => v < 0).length;
-    if (better && !worse) return `better than the Baseline on ${better} of the 3 measures (part share ${say(row, 'partShare').text} points, RD ${say(row, 'rd').text}, pointing ${say(row, 'pointing').text} points), worse on none`;
-    if (worse && !better) return `worse than the Baseline (part share ${say(row, 'partShare').text} points, RD ${say(row, 'rd').text}, pointing ${say(row, 'pointing').text} points)`;
-    if (better && worse) return `mixed: part share ${say(row, 'partShare').text} points, RD ${say(row, 'rd').text}, pointing ${say(row, 'pointing').text} points`;
-    return `not different from the Baseline beyond the noise (part share ${say(row, 'partShare').text} points, RD ${say(row, 'rd').text})`;
-  };
+  const MEASURES: [Metric, string, string][] = [
+    ['partShare', 'part share', ' points'],
+    ['rd', 'RD', ''],
+    ['pointing', 'pointing', ' points'],
+  ];
+  // each measure's paired difference from the Baseline, said as higher / lower / within the noise
+  const against = (row: LookalikeRow): string =>
+    MEASURES.map(([k, name, unit]) => {
+      const d = diffText(row.all[k].diff, FMT[k].scale, FMT[k].digits);
+      return `${name} ${d.text}${unit} (${d.sign > 0 ? 'higher' : d.sign < 0 ? 'lower' : 'within the noise'})`;
+    }).join(', ');
+  const finer = [def, compare, oracle];
+  const sign = (row: LookalikeRow, k: Metric) => diffText(row.all[k].diff, FMT[k].scale, FMT[k].digits).sign;
+  const onPart = finer.filter((row) => sign(row, 'partShare') > 0 || sign(row, 'pointing') > 0);
+  const offPart = finer.filter((row) => sign(row, 'partShare') < 0 || sign(row, 'pointing') < 0);
+  const summary = onPart.length && !offPart.length
+    ? `So here Finer-CAM moves the map onto the part that tells the look-alikes apart (${onPart.map((x) => x.label).join(', ')}).`
+    : !onPart.length && !offPart.length
+      ? 'So here no Finer mode puts its map on the distinguishing part more than plain Grad-CAM does, beyond the noise.'
+      : onPart.length
+        ? `So here the modes disagree: ${onPart.map((x) => x.label).join(', ')} move the map onto the part, ${offPart.map((x) => x.label).join(', ')} move it off.`
+        : `So here Finer-CAM moves the map off the distinguishing part (${offPart.map((x) => x.label).join(', ')}).`;
   return [
     `Reading. The probe is right on ${pct(r.accuracy, 0)} of the test birds, and for ${pct(r.lookalikeRate, 0)} of them the class it finds most similar`,
     r.lookalikeRate >= 0.9
@@ -359,9 +376,11 @@ export function readLookalike(r: LookalikeEvalResult): string {
       : `(closest logit) is the real look-alike: Finer-CAM's automatic references are often the wrong class here.`,
     `Plain Grad-CAM (Baseline) puts ${pct(base.all.partShare.mean)} of its map on the one small part that tells the bird from its look-alike`,
     `(a uniform map would put ${pct(r.partArea)}), and its peak lands on that part for ${pct(base.all.pointing.mean, 0)} of the images.`,
-    `Finer-Compare (subtract the logit-nearest class) is ${verdict(compare)};`,
-    `Finer-Default (subtract the 3 nearest) is ${verdict(def)};`,
-    `with the true look-alike as reference (Oracle) it is ${verdict(oracle)}.`,
-    `A "±" that is larger than its number means the difference could be noise.`,
+    `Against it, Finer-Compare (subtract the logit-nearest class): ${against(compare)};`,
+    `Finer-Default (subtract the 3 nearest): ${against(def)};`,
+    `Oracle (subtract the true look-alike): ${against(oracle)}.`,
+    summary,
+    `RD is how much more hiding the map's top ${r.percent}% hurts the class than its look-alike: higher means the map found what tells them apart.`,
+    `A "±" larger than its number means the difference could be noise.`,
   ].join(' ');
 }

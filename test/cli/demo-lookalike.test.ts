@@ -186,7 +186,7 @@ describe('committed look-alike demo', () => {
     expect(m.meta.seeds.val).toBe(LOOKALIKE_SEEDS.val);
     expect(m.meta.seeds.test).toBe(LOOKALIKE_SEEDS.test);
     expect(m.meta.trainSeconds.total).toBeGreaterThan(0);
-    // the probe's own record (train-probe's metadata) and the demo's agree; measured 87.7% on 600 val images
+    // the probe's own record (train-probe's metadata) and the demo's agree; measured 94.3% on 600 val images
     const probeMeta = await F.loadSafetensorsMetadata(new Uint8Array(readFileSync(p.probe)));
     expect(Number(probeMeta.val_accuracy)).toBe(m.meta.valAccuracy);
     expect(probeMeta.backbone).toBe(LOOKALIKE_FILES.options);
@@ -196,7 +196,8 @@ describe('committed look-alike demo', () => {
     expect(m.meta.backbone.steps).toBe(DEFAULT_BACKBONE_OPTIONS.steps);
     expect(m.meta.backbone.absentWeight).toBe(DEFAULT_BACKBONE_OPTIONS.absentWeight);
     expect(m.meta.backbone.backend).toBe('wasm');
-    expect(m.meta.valLookalikeRate >= 0 && m.meta.valLookalikeRate <= 1).toBe(true);
+    // the class table makes the pair partner the logit-nearest class (validation: 95.0%; the issue asks ≥ 90%)
+    expect(m.meta.valLookalikeRate).toBeGreaterThanOrEqual(0.9);
     // the chosen layer is the validation winner of the Baseline pointing game
     const best = Math.max(...m.meta.layerChoice.map((c) => c.pointing));
     expect(m.meta.layerChoice.find((c) => c.layer === m.meta.targetLayer)!.pointing).toBe(best);
@@ -213,9 +214,10 @@ describe('committed look-alike demo', () => {
     expect(typeof res.lookalikeRate).toBe('number');
     expect(r.out).toContain(`accuracy ${(100 * res.accuracy).toFixed(1)}% on ${n} generated test images; look-alike rate ${(100 * res.lookalikeRate).toFixed(1)}%`);
     expect(res.nLookalike).toBe(Math.round(res.lookalikeRate * n));
-    // measured on 480 test images: 86.0% accuracy; 24 images leave room for sampling noise
-    expect(res.accuracy).toBeGreaterThan(0.6);
-    // the Baseline's map is informative: more mass on the part than a uniform map (measured 6.3% vs 0.7%)
+    // measured on 480 test images: accuracy 94.4%, look-alike rate 92.7%; 24 images leave room for sampling noise
+    expect(res.accuracy).toBeGreaterThan(0.7);
+    expect(res.lookalikeRate).toBeGreaterThan(0.7);
+    // the Baseline's map is informative: more mass on the part than a uniform map (measured 4.1% vs 0.7%)
     expect(res.rows[0].all.partShare.mean).toBeGreaterThan(2 * res.partArea);
     expect(res.rows.map((x) => x.mode)).toEqual(['baseline', 'finer-default', 'finer-compare', 'oracle']);
     for (const row of res.rows) {
@@ -229,9 +231,34 @@ describe('committed look-alike demo', () => {
     expect(existsSync(res.strips[0])).toBe(true);
   });
 
+  it('evaluates the validation split at another layer when asked, and says so', async () => {
+    const out = tempDir('demo-lookalike-val');
+    const r = await capture(() => main(['demo', '--lookalike', '--split', 'val', '--target-layer', 'backbone.blocks.2.norm2', '--eval-size', '12', '--count', '0', '--out', out, '--backend', 'wasm']));
+    expect(r.code, r.err).toBe(0);
+    const res = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as LookalikeEvalResult & { testSeed: number };
+    expect(res.split).toBe('val');
+    expect(res.testSeed).toBe(LOOKALIKE_SEEDS.val);
+    expect(res.targetLayer).toBe('backbone.blocks.2.norm2');
+    const chosen = (await loadLookalike()).meta.targetLayer;
+    expect(res.chosenLayer).toBe(chosen);
+    expect(r.out).toContain('on 12 generated validation images');
+    expect(r.out).toContain(`target layer backbone.blocks.2.norm2 (a 12×12 token grid, given; the one chosen on validation images is ${chosen})`);
+  });
+
   it('rejects options that do not apply', async () => {
     expect((await capture(() => main(['demo', '--lookalike', '--weights', 'x.safetensors']))).code).toBe(2);
     expect((await capture(() => main(['demo', '--lookalike', '--train', '--epochs', '3']))).code).toBe(2);
+    expect((await capture(() => main(['demo', '--lookalike', '--train', '--target-layer', 'backbone.norm']))).code).toBe(2);
+    for (const o of ['--split', '--target-layer']) {
+      const r = await capture(() => main(['demo', o, o === '--split' ? 'val' : 'backbone.norm']));
+      expect(r.code).toBe(2);
+      expect(r.err).toContain(`demo: ${o} only applies with --lookalike`);
+    }
+    expect((await capture(() => main(['demo', '--lookalike', '--split', 'train']))).code).toBe(2);
+    const bad = await capture(() => main(['demo', '--lookalike', '--target-layer', 'backbone.blocks.9.norm1', '--eval-size', '1', '--out', tempDir('demo-lookalike-bad')]));
+    expect(bad.code).toBe(2);
+    // checked when the model loads (cli/model-spec.ts), before any image is drawn
+    expect(bad.err).toMatch(/demo: --target-layer .*'backbone\.blocks\.9\.norm1' not found: 'backbone\.blocks' \(ModuleList\) has no child '9' \(children: 0, 1, 2\)/);
   });
 });
 

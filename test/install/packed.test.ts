@@ -68,6 +68,20 @@ describe('the installed command', () => {
     expect([...png.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
   }, 120_000);
 
+  it('runs the look-alike demo (what `npm start` runs) from the installed package', async () => {
+    // `npm start` in a checkout is this command; here it runs from the installed package's own files
+    const start = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.start as string;
+    expect(start).toBe('node dist/cli.js demo --lookalike');
+    const out = join(app, 'demo-out');
+    const r = await sh('npx', ['--no-install', 'finercam', 'demo', '--lookalike', '--eval-size', '12', '--count', '1', '--out', out], app);
+    expect(r.code, r.stderr).toBe(0);
+    const res = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { n: number; accuracy: number; lookalikeRate: number; strips: string[] };
+    expect(res.n).toBe(12);
+    expect(r.stdout).toContain(`look-alike rate ${(100 * res.lookalikeRate).toFixed(1)}%`);
+    expect(res.strips).toHaveLength(1);
+    expect(existsSync(res.strips[0])).toBe(true);
+  }, 120_000);
+
   it('runs on the wasm backend with the same categories as the CPU backend', async () => {
     const image = join(app, 'photo.jpg');
     const lines = async (backend: string) => {
