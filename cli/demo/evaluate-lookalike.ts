@@ -73,8 +73,20 @@ export interface LookalikeEvalResult {
   partArea: number;
   pointTolerance: number;
   rows: LookalikeRow[];
+  /** The same, pair by pair (each pair is told apart by one part): where the backbone sees the part. */
+  pairs: PairRow[];
   strips: string[];
   seconds: number;
+}
+
+export interface PairRow {
+  part: string;
+  classes: [string, string];
+  n: number;
+  accuracy: number;
+  lookalikeRate: number;
+  /** Mean part share per mode, in LOOKALIKE_MODES order (as many as were computed). */
+  partShare: number[];
 }
 
 export interface LookalikeEvalOptions {
@@ -125,6 +137,8 @@ export async function evaluateLookalike(m: LookalikeModel, opts: LookalikeEvalOp
   const per = Array.from({ length: nModes }, () => ({ rd: [] as number[], mainDrop: [] as number[], refDrop: [] as number[], partShare: [] as number[], pointing: [] as number[], empty: 0 }));
   let correct = 0;
   const hit: boolean[] = [];
+  const right: boolean[] = [];
+  const seen: number[] = [];
   let area = 0;
   let maskedPixels = 0;
   const tol = Math.round(size / grid / 2);
@@ -145,6 +159,8 @@ export async function evaluateLookalike(m: LookalikeModel, opts: LookalikeEvalOp
             let best = 0;
             for (let k = 1; k < K; k++) if (row[k] > row[best]) best = k;
             if (best === c) correct++;
+            right.push(best === c);
+            seen.push(c);
             hit.push(F.rankBySimilarity(row, c)[1] === LOOKALIKE_CLASSES[c].neighbour);
             modeTargets(row, c, nModes).forEach((t, mi) => sets[mi].push(t));
           });
@@ -202,12 +218,24 @@ export async function evaluateLookalike(m: LookalikeModel, opts: LookalikeEvalOp
       other: cells(mi, (i) => !hit[i]),
       emptyMaps: per[mi].empty,
     }));
+    const pairs: PairRow[] = [];
+    for (let a = 0; a < K; a += 2) {
+      const idx = seen.map((c, i) => (c === a || c === a + 1 ? i : -1)).filter((i) => i >= 0);
+      pairs.push({
+        part: LOOKALIKE_CLASSES[a].part,
+        classes: [LOOKALIKE_CLASSES[a].name, LOOKALIKE_CLASSES[a + 1].name],
+        n: idx.length,
+        accuracy: mean(idx.map((i) => (right[i] ? 1 : 0))),
+        lookalikeRate: mean(idx.map((i) => (hit[i] ? 1 : 0))),
+        partShare: per.map((pm) => mean(idx.map((i) => pm.partShare[i]))),
+      });
+    }
     const strips = opts.outDir && count > 0 ? await drawStrips(m, cam, count, opts.outDir, 4, opts.device) : [];
     const nLookalike = hit.filter(Boolean).length;
     const result: LookalikeEvalResult = {
       split: opts.split ?? 'test',
       n, accuracy: correct / n, lookalikeRate: nLookalike / n, nLookalike, targetLayer: m.loaded.targetLayer, chosenLayer: m.meta.targetLayer, grid, percent, maskedPixels,
-      partArea: area / n, pointTolerance: tol, rows, strips, seconds: (Date.now() - t0) / 1000,
+      partArea: area / n, pointTolerance: tol, rows, pairs, strips, seconds: (Date.now() - t0) / 1000,
     };
     if (opts.outDir) {
       await mkdir(opts.outDir, { recursive: true });
@@ -335,9 +363,22 @@ export function formatLookalikeTable(r: LookalikeEvalResult): string {
     `logit-nearest class = another class (${r.n - r.nLookalike} images)`,
     ...(r.n - r.nLookalike > 0 ? cellsTable(r.rows, (x) => x.other) : ['(none)']),
     '',
+    'by pair (one part tells the two birds apart; part share % per mode)',
+    ...pairTable(r),
+    '',
     readLookalike(r),
   ];
   return lines.join('\n');
+}
+
+function pairTable(r: LookalikeEvalResult): string[] {
+  const modes = LOOKALIKE_MODES.slice(0, r.rows.length);
+  const lines = [`${'part'.padEnd(9)}${'classes'.padEnd(48)}${'n'.padStart(5)}${'accuracy'.padStart(10)}${'look-alike'.padStart(12)}${modes.map((m) => m.label.padStart(15)).join('')}`];
+  for (const p of r.pairs) {
+    const pc = (v: number, w: number) => (Number.isFinite(v) ? `${(100 * v).toFixed(1)}%` : '-').padStart(w);
+    lines.push(`${p.part.padEnd(9)}${p.classes.join(' / ').padEnd(48)}${String(p.n).padStart(5)}${pc(p.accuracy, 10)}${pc(p.lookalikeRate, 12)}${p.partShare.map((v) => (Number.isFinite(v) ? (100 * v).toFixed(1) : '-').padStart(15)).join('')}`);
+  }
+  return lines;
 }
 
 /** A plain-language paragraph on the overall numbers. */

@@ -229,6 +229,15 @@ describe('committed look-alike demo', () => {
     for (const label of ['Baseline', 'Finer-Default', 'Finer-Compare', 'Oracle', 'Reading.', 'vs Baseline']) expect(r.out).toContain(label);
     expect(res.strips).toHaveLength(1);
     expect(existsSync(res.strips[0])).toBe(true);
+    // the pair rows split the same images: counts add up, and their weighted means are the overall ones
+    expect(res.pairs.map((p) => p.part)).toEqual([...BIRD_PARTS]);
+    expect(res.pairs.reduce((a, p) => a + p.n, 0)).toBe(n);
+    const weighted = (f: (p: LookalikeEvalResult['pairs'][number]) => number) => res.pairs.reduce((a, p) => a + p.n * f(p), 0) / n;
+    expect(weighted((p) => p.accuracy)).toBeCloseTo(res.accuracy, 12);
+    expect(weighted((p) => p.lookalikeRate)).toBeCloseTo(res.lookalikeRate, 12);
+    res.rows.forEach((row, mi) => expect(weighted((p) => p.partShare[mi])).toBeCloseTo(row.all.partShare.mean, 12));
+    expect(r.out).toContain('by pair (one part tells the two birds apart');
+    expect(r.out).toContain('Grey-billed Finch / Orange-billed Finch');
   });
 
   it('evaluates the validation split at another layer when asked, and says so', async () => {

@@ -14,7 +14,7 @@ function result(finer: Cells): LookalikeEvalResult {
   const row = (mode: string, label: string, all: Cells): LookalikeRow => ({ mode, label, all, lookalike: all, other: all, emptyMaps: 0 });
   return {
     split: 'test', n: 480, accuracy: 0.944, lookalikeRate: 0.927, nLookalike: 445, targetLayer: 'x', chosenLayer: 'x', grid: 12, percent: 5, maskedPixels: 461,
-    partArea: 0.007, pointTolerance: 4, strips: [], seconds: 1,
+    partArea: 0.007, pointTolerance: 4, pairs: [], strips: [], seconds: 1,
     rows: [row('baseline', 'Baseline', base), row('finer-default', 'Finer-Default', finer), row('finer-compare', 'Finer-Compare', finer), row('oracle', 'Oracle', finer)],
   };
 }
