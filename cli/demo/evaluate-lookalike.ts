@@ -29,7 +29,8 @@ import { LOOKALIKE_CLASSES } from './lookalikeClasses';
 import { lookalikeSampleSeed, makeLookalikeDataset, renderLookalike } from './lookalikeData';
 import { imagesToTensor } from './model';
 import type { LookalikeModel } from './lookalike';
-import { mean, outlineMask, pairedDiff, partShare, peakNearPart, slug, stripPick, upscaleMask } from './measures';
+import { mean, outlineMask, pairedDiff, slug, stripPick, upscaleMask } from './measures';
+import { scoreMaps } from './score-maps';
 
 export const LOOKALIKE_MODES = [
   { name: 'baseline', label: 'Baseline' },
@@ -172,27 +173,14 @@ export async function evaluateLookalike(m: LookalikeModel, opts: LookalikeEvalOp
         for (const mk of masks) area += mk.reduce((a, b) => a + b, 0) / mk.length;
         const refs = labels.map((c) => [LOOKALIKE_CLASSES[c].neighbour]);
         for (let mi = 0; mi < nModes; mi++) {
-          const c = cams[mi];
-          const [, h, w] = c.shape;
-          const g = await c.data();
-          const hi = new Float32Array(idx.length * size * size);
-          idx.forEach((_, j) => {
-            const img = resizeCam(Float32Array.from(g.subarray(j * h * w, (j + 1) * h * w)), h, w, size, size);
-            hi.set(img, j * size * size);
-            per[mi].partShare.push(partShare(img, masks[j]));
-            per[mi].pointing.push(peakNearPart(img, masks[j], size, tol) ? 1 : 0);
-            if (!img.some((v) => v > 0)) per[mi].empty++;
-          });
-          const camsT = F.tensor(hi, [idx.length, size, size], { device: opts.device });
-          try {
-            const d = await F.relativeConfidenceDrop(model, x, camsT, { mainCategories: labels, referenceCategories: refs, percent, fill: 'zero' });
-            per[mi].rd.push(...d.rd);
-            per[mi].mainDrop.push(...d.mainDrop);
-            per[mi].refDrop.push(...d.referenceDrop);
-            maskedPixels = d.maskedPixels;
-          } finally {
-            camsT.dispose();
-          }
+          const sc = await scoreMaps(cams[mi], { model, x, size, masks, main: labels, refs, percent, device: opts.device });
+          per[mi].partShare.push(...sc.partShare);
+          per[mi].pointing.push(...sc.pointing);
+          per[mi].rd.push(...sc.rd);
+          per[mi].mainDrop.push(...sc.mainDrop);
+          per[mi].refDrop.push(...sc.refDrop);
+          per[mi].empty += sc.empty;
+          maskedPixels = sc.maskedPixels;
         }
       } finally {
         cams.forEach((c) => c.dispose());

@@ -27,7 +27,8 @@ import { composeStrip } from '../util/strip';
 import { resizeNearest, type RgbImage } from '../../image/canvas';
 import { BIRD_CLASSES, makeDataset, renderBird, sampleSeed } from './birds';
 import { DEMO_NORM, imagesToTensor, type DemoModel } from './model';
-import { mean, outlineMask, pairedDiff, partShare, peakNearPart, slug, stripPick, upscaleMask } from './measures';
+import { mean, outlineMask, pairedDiff, slug, stripPick, upscaleMask } from './measures';
+import { scoreMaps } from './score-maps';
 
 export interface DemoEvalOptions {
   /** Test images for the table (taken in makeDataset's interleaved order, so classes stay balanced). */
@@ -99,10 +100,6 @@ export interface DemoEvalResult {
   seconds: number;
 }
 
-function camToImage(c: Float32Array, h: number, w: number, size: number): Float32Array {
-  return resizeCam(c, h, w, size, size);
-}
-
 function subset(m: { rd: number[]; share: number[] }, base: { rd: number[]; share: number[] }, keep: readonly boolean[]): SubsetStats {
   const pick = (xs: number[]) => xs.filter((_, i) => keep[i]);
   return {
@@ -171,29 +168,15 @@ export async function evaluateDemo(dm: DemoModel, opts: DemoEvalOptions): Promis
         });
         for (const m of masks) area += m.reduce((a, b) => a + b, 0) / m.length;
         for (let mi = 0; mi < modes.length; mi++) {
-          const c = r.cams[mi];
-          const [, h, w] = c.shape;
-          const grid = await c.data();
-          const hi = new Float32Array(idx.length * size * size);
-          idx.forEach((_, j) => {
-            const img = camToImage(Float32Array.from(grid.subarray(j * h * w, (j + 1) * h * w)), h, w, size);
-            hi.set(img, j * size * size);
-            const sh = partShare(img, masks[j]);
-            per[mi].share.push(sh);
-            if (peakNearPart(img, masks[j], size, Math.round(size / w / 2))) per[mi].peak++;
-            tol = Math.round(size / w / 2);
-            if (!img.some((v) => v > 0)) per[mi].empty++;
-          });
-          const camsT = F.tensor(hi, [idx.length, size, size], { device: opts.device });
-          try {
-            const d = await F.relativeConfidenceDrop(model, x, camsT, { mainCategories: labels, referenceCategories: refs, percent, fill: 'zero' });
-            per[mi].rd.push(...d.rd);
-            per[mi].main.push(...d.mainDrop);
-            per[mi].ref.push(...d.referenceDrop);
-            maskedPixels = d.maskedPixels;
-          } finally {
-            camsT.dispose();
-          }
+          const sc = await scoreMaps(r.cams[mi], { model, x, size, masks, main: labels, refs, percent, device: opts.device });
+          per[mi].share.push(...sc.partShare);
+          per[mi].peak += sc.pointing.reduce((a, b) => a + b, 0);
+          per[mi].empty += sc.empty;
+          per[mi].rd.push(...sc.rd);
+          per[mi].main.push(...sc.mainDrop);
+          per[mi].ref.push(...sc.refDrop);
+          maskedPixels = sc.maskedPixels;
+          tol = sc.tolerance;
         }
       } finally {
         r.cams.forEach((c) => c.dispose());

@@ -1,5 +1,6 @@
-// Measures and picture helpers both demo evaluations use (the ResNet demo, evaluate.ts, and the look-alike
-// demo, evaluate-lookalike.ts): part share, pointing game, paired differences, strip choice and drawing.
+// Measures and picture helpers the demo evaluations share (the ResNet demo, evaluate.ts; the look-alike demo,
+// evaluate-lookalike.ts; the CLIP demo, clip/evaluate.ts): part share, pointing game, paired differences,
+// strip choice and drawing. score-maps.ts applies the measures to a batch of maps.
 import type { RgbImage } from '../../image/canvas';
 
 export function mean(xs: readonly number[]): number {

@@ -16,13 +16,13 @@ import { join } from 'node:path';
 import * as F from '../../../index';
 import type { RgbImage } from '../../../image/canvas';
 import { MODES } from '../../modes';
-import { resizeCam } from '../../image-io';
 import { writeFileAtomic } from '../../util/atomic-write';
 import { Progress } from '../../progress';
 import { BIRD_CLASSES, renderBirdTraits, sampleSeed } from '../birds';
 import { BIRD_PARTS, type BirdPart } from '../birdClasses';
 import { imagesToTensor } from '../model';
-import { mean, pairedDiff, partShare, peakNearPart } from '../measures';
+import { mean, pairedDiff } from '../measures';
+import { scoreMaps } from '../score-maps';
 import { ATTRIBUTE_PROMPTS, promptIndex } from './captions';
 import { camReshape, type LoadedClipDemo } from './model';
 import { drawClipStrips } from './strips';
@@ -153,27 +153,15 @@ export async function evaluateClipDemo(m: LoadedClipDemo, opts: ClipEvalOptions)
           area.push(mk.reduce((a, b) => a + b, 0) / mk.length);
         });
         const refs = res.references[compareIdx].map((rs) => rs.slice(0, 1));
+        const masks = rows.map((r) => r.t.masks[r.part]);
+        const main = rows.map((r) => r.target);
         for (let mi = 0; mi < cams.length; mi++) {
-          const c = cams[mi];
-          const [, h, w] = c.shape;
-          tol = Math.round(size / w / 2);
-          const grid = await c.data();
-          const hi = new Float32Array(rows.length * size * size);
-          rows.forEach((r, j) => {
-            const img = resizeCam(Float32Array.from(grid.subarray(j * h * w, (j + 1) * h * w)), h, w, size, size);
-            hi.set(img, j * size * size);
-            const mk = r.t.masks[r.part];
-            per[mi].share.push(partShare(img, mk));
-            per[mi].peak.push(peakNearPart(img, mk, size, tol) ? 1 : 0);
-            if (!img.some((v) => v > 0)) per[mi].empty++;
-          });
-          const camsT = F.tensor(hi, [rows.length, size, size], { device: opts.device });
-          try {
-            const d = await F.relativeConfidenceDrop(zs, x, camsT, { mainCategories: rows.map((r) => r.target), referenceCategories: refs, percent, fill: 'zero' });
-            per[mi].rd.push(...d.rd);
-          } finally {
-            camsT.dispose();
-          }
+          const sc = await scoreMaps(cams[mi], { model: zs, x, size, masks, main, refs, percent, device: opts.device });
+          per[mi].share.push(...sc.partShare);
+          per[mi].peak.push(...sc.pointing);
+          per[mi].rd.push(...sc.rd);
+          per[mi].empty += sc.empty;
+          tol = sc.tolerance;
         }
       } finally {
         cams.forEach((c) => c.dispose());
