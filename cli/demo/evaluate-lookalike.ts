@@ -136,10 +136,8 @@ export async function evaluateLookalike(m: LookalikeModel, opts: LookalikeEvalOp
   const test = makeLookalikeDataset({ perClass: Math.ceil(evalSize / K), seed, size });
   const n = evalSize;
   const per = Array.from({ length: nModes }, () => ({ rd: [] as number[], mainDrop: [] as number[], refDrop: [] as number[], partShare: [] as number[], pointing: [] as number[], empty: 0 }));
-  let correct = 0;
   const hit: boolean[] = [];
   const right: boolean[] = [];
-  const seen: number[] = [];
   let area = 0;
   let maskedPixels = 0;
   const tol = Math.round(size / grid / 2);
@@ -159,9 +157,7 @@ export async function evaluateLookalike(m: LookalikeModel, opts: LookalikeEvalOp
             const row = z.subarray(j * K, (j + 1) * K);
             let best = 0;
             for (let k = 1; k < K; k++) if (row[k] > row[best]) best = k;
-            if (best === c) correct++;
             right.push(best === c);
-            seen.push(c);
             hit.push(F.rankBySimilarity(row, c)[1] === LOOKALIKE_CLASSES[c].neighbour);
             modeTargets(row, c, nModes).forEach((t, mi) => sets[mi].push(t));
           });
@@ -208,7 +204,7 @@ export async function evaluateLookalike(m: LookalikeModel, opts: LookalikeEvalOp
     }));
     const pairs: PairRow[] = [];
     for (let a = 0; a < K; a += 2) {
-      const idx = seen.map((c, i) => (c === a || c === a + 1 ? i : -1)).filter((i) => i >= 0);
+      const idx = right.map((_, i) => i).filter((i) => test.labels[i] === a || test.labels[i] === a + 1);
       pairs.push({
         part: LOOKALIKE_CLASSES[a].part,
         classes: [LOOKALIKE_CLASSES[a].name, LOOKALIKE_CLASSES[a + 1].name],
@@ -222,7 +218,7 @@ export async function evaluateLookalike(m: LookalikeModel, opts: LookalikeEvalOp
     const nLookalike = hit.filter(Boolean).length;
     const result: LookalikeEvalResult = {
       split: opts.split ?? 'test',
-      n, accuracy: correct / n, lookalikeRate: nLookalike / n, nLookalike, targetLayer: m.loaded.targetLayer, chosenLayer: m.meta.targetLayer, grid, percent, maskedPixels,
+      n, accuracy: right.filter(Boolean).length / n, lookalikeRate: nLookalike / n, nLookalike, targetLayer: m.loaded.targetLayer, chosenLayer: m.meta.targetLayer, grid, percent, maskedPixels,
       partArea: area / n, pointTolerance: tol, rows, pairs, strips, seconds: (Date.now() - t0) / 1000,
     };
     if (opts.outDir) {
