@@ -113,6 +113,29 @@ describeBrowser('the page in headless Chromium', () => {
     }, 180_000);
   });
 
+  describe('the page on WebGPU with a CLIP', () => {
+    it('explains with a CLIP zero-shot classifier on the device too, and its maps equal Node\'s', async () => {
+      const page = await open('?backend=webgpu');
+      expect(await page.textContent('[data-testid="backend"]')).toMatch(/^webgpu — .*swiftshader/i);
+      const weights = await tinyClipWeights(5);
+      const bpe = readFileSync(join(ROOT, 'test/fixtures/clip/bpe_simple_vocab_16e6.txt.gz'));
+      const prompts = ['a bird with a red crown', 'a bird with a brown crown', 'a small blue bird'];
+      await page.locator('#prompts').fill(prompts.join('\n'));
+      const files = [
+        { name: 'clip.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify({ model: 'clip', visionHeads: 2, transformerHeads: 2 })) },
+        { name: 'tiny-clip.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from(weights) },
+        { name: 'bpe_simple_vocab_16e6.txt.gz', mimeType: 'application/gzip', buffer: bpe },
+      ];
+      await recompute(page, () => page.locator('#model-files').setInputFiles(files));
+      const r = await result(page);
+      expect(await page.textContent('#model-name')).toBe('clip zero-shot (3 prompts)');
+      // the page's first image (the demo bird of the WebGPU test above), at the page's default α = 1
+      await expectSameMaps(r, await nodeClipReference(renderBird(0, 1, { size: 96 }).image, weights, bpe, prompts, { alpha: 1 }));
+      expect(errors).toEqual([]);
+      await page.close();
+    }, 180_000);
+  });
+
   describe('the page without WebGPU (fallback)', () => {
     let page: Page;
 
