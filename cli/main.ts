@@ -17,7 +17,7 @@ interface Command {
 }
 
 const COMMANDS: Record<string, Command> = {
-  demo: { run: demo, options: DEMO_OPTIONS, summary: 'explain built-in fine-grained bird images with the bundled model and print the evaluation table', usage: '[--train] [--out out/demo]' },
+  demo: { run: demo, options: DEMO_OPTIONS, summary: 'explain built-in fine-grained bird images with a bundled model and print the evaluation table', usage: '[--lookalike | --clip] [--train] [--out out/demo]' },
   explain: { run: explain, options: EXPLAIN_OPTIONS, summary: 'one image → Baseline / Finer-Default / Finer-Compare strip (PNG) and the categories', usage: '<image> [options]' },
   generate: { run: generate, options: GENERATE_OPTIONS, summary: "CAMs for a dataset (the seed's generate_cams.py)", usage: '--dataset <folder|list.txt> --save <dir> --model <preset|options.json> --weights <file> [options]' },
   visualize: { run: visualize, options: VISUALIZE_OPTIONS, summary: "PNG strips from generate's output (the seed's visualize.py)", usage: '--dataset <folder> --cams <dir> --classes <file> --save <dir>' },

@@ -21,7 +21,7 @@ import { runClipDemo } from '../demo/clip/run';
 export const DEMO_OPTIONS: Record<string, OptionSpec> = {
   out: { kind: 'string', help: 'directory for the PNG strips and results.json', default: 'out/demo' },
   count: { kind: 'number', help: 'test images to draw as strips, 0..1000 (the first 6: one class per pair with its part visible; 12: all classes)', default: 12 },
-  'eval-size': { kind: 'number', help: 'generated test images for the table (1..20000)', default: 240 },
+  'eval-size': { kind: 'number', help: 'generated test images for the table (1..20000; with --lookalike the default is 480)', default: 240 },
   train: { kind: 'boolean', help: 'train the demo model from scratch first and write its weights (minutes on a CPU)' },
   epochs: { kind: 'number', help: 'training epochs (with --train; 1..1000)', default: DEFAULT_TRAIN_OPTIONS.epochs },
   seed: { kind: 'number', help: 'training seed (with --train)', default: DEFAULT_TRAIN_OPTIONS.seed },
@@ -30,7 +30,7 @@ export const DEMO_OPTIONS: Record<string, OptionSpec> = {
   clip: { kind: 'boolean', help: 'the multi-modal demo: a tiny CLIP trained by this project explains attribute prompts ("a bird with an orange beak") against each other (cli/demo/clip/); with it: --out (default out/demo-clip), --count (default 6), --eval-size (test images × 6 parts, default 120), --backend, --weights-dir (its files, default cli/demo/weights/clip-*), --train [--steps N --seed S]' },
   'target-layer': { kind: 'string', help: 'with --lookalike: explain at this layer instead of the one chosen on validation images (a module name of the probe, e.g. backbone.blocks.2.norm2)' },
   split: { kind: 'string', help: 'with --lookalike: the generated images to evaluate: test (default) or val (those the target layer was chosen on)', choices: ['test', 'val'] },
-  lookalike: { kind: 'boolean', help: "the look-alike demo: a frozen ViT pre-trained on a broader bird task + a linear probe trained with train-probe (the seed's setting); with --train, reproduce its files bit for bit (trained on the wasm backend: 10-20 minutes on 2 shared CPU cores)" },
+  lookalike: { kind: 'boolean', help: "the look-alike demo (what `npm start` runs): a frozen ViT pre-trained on a broader bird task + a linear probe trained with train-probe (the seed's setting), 12 classes in look-alike pairs, evaluated on wasm without a hardware GPU; with --train, reproduce its files bit for bit (trained on the wasm backend: 10-20 minutes on 2 shared CPU cores)" },
 };
 
 // Upper bounds keep a typo from allocating gigabytes: 20000 generated 96×96 test images take about 550 MB.
