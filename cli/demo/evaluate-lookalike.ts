@@ -30,7 +30,7 @@ import { lookalikeSampleSeed, makeLookalikeDataset, renderLookalike } from './lo
 import { imagesToTensor } from './model';
 import type { LookalikeModel } from './lookalike';
 import { mean, outlineMask, pairedDiff, slug, stripPick, upscaleMask } from './measures';
-import { scoreMaps } from './score-maps';
+import { ScoreLog, scoreMaps } from './score-maps';
 
 export const LOOKALIKE_MODES = [
   { name: 'baseline', label: 'Baseline' },
@@ -135,11 +135,10 @@ export async function evaluateLookalike(m: LookalikeModel, opts: LookalikeEvalOp
   const seed = opts.seed ?? m.meta.seeds.test;
   const test = makeLookalikeDataset({ perClass: Math.ceil(evalSize / K), seed, size });
   const n = evalSize;
-  const per = Array.from({ length: nModes }, () => ({ rd: [] as number[], mainDrop: [] as number[], refDrop: [] as number[], partShare: [] as number[], pointing: [] as number[], empty: 0 }));
+  const per = Array.from({ length: nModes }, () => new ScoreLog());
   const hit: boolean[] = [];
   const right: boolean[] = [];
   let area = 0;
-  let maskedPixels = 0;
   const tol = Math.round(size / grid / 2);
   const bar = opts.progress ? new Progress(n, 'demo: explaining test images') : null;
   try {
@@ -169,14 +168,7 @@ export async function evaluateLookalike(m: LookalikeModel, opts: LookalikeEvalOp
         for (const mk of masks) area += mk.reduce((a, b) => a + b, 0) / mk.length;
         const refs = labels.map((c) => [LOOKALIKE_CLASSES[c].neighbour]);
         for (let mi = 0; mi < nModes; mi++) {
-          const sc = await scoreMaps(cams[mi], { model, x, size, masks, main: labels, refs, percent, device: opts.device });
-          per[mi].partShare.push(...sc.partShare);
-          per[mi].pointing.push(...sc.pointing);
-          per[mi].rd.push(...sc.rd);
-          per[mi].mainDrop.push(...sc.mainDrop);
-          per[mi].refDrop.push(...sc.refDrop);
-          per[mi].empty += sc.empty;
-          maskedPixels = sc.maskedPixels;
+          per[mi].add(await scoreMaps(cams[mi], { model, x, size, masks, main: labels, refs, percent, device: opts.device }));
         }
       } finally {
         cams.forEach((c) => c.dispose());
@@ -218,7 +210,7 @@ export async function evaluateLookalike(m: LookalikeModel, opts: LookalikeEvalOp
     const nLookalike = hit.filter(Boolean).length;
     const result: LookalikeEvalResult = {
       split: opts.split ?? 'test',
-      n, accuracy: right.filter(Boolean).length / n, lookalikeRate: nLookalike / n, nLookalike, targetLayer: m.loaded.targetLayer, chosenLayer: m.meta.targetLayer, grid, percent, maskedPixels,
+      n, accuracy: right.filter(Boolean).length / n, lookalikeRate: nLookalike / n, nLookalike, targetLayer: m.loaded.targetLayer, chosenLayer: m.meta.targetLayer, grid, percent, maskedPixels: per[0].maskedPixels,
       partArea: area / n, pointTolerance: tol, rows, pairs, strips, seconds: (Date.now() - t0) / 1000,
     };
     if (opts.outDir) {

@@ -28,7 +28,7 @@ import { resizeNearest, type RgbImage } from '../../image/canvas';
 import { BIRD_CLASSES, makeDataset, renderBird, sampleSeed } from './birds';
 import { DEMO_NORM, imagesToTensor, type DemoModel } from './model';
 import { mean, outlineMask, pairedDiff, slug, stripPick, upscaleMask } from './measures';
-import { scoreMaps } from './score-maps';
+import { ScoreLog, scoreMaps } from './score-maps';
 
 export interface DemoEvalOptions {
   /** Test images for the table (taken in makeDataset's interleaved order, so classes stay balanced). */
@@ -100,14 +100,14 @@ export interface DemoEvalResult {
   seconds: number;
 }
 
-function subset(m: { rd: number[]; share: number[] }, base: { rd: number[]; share: number[] }, keep: readonly boolean[]): SubsetStats {
+function subset(m: ScoreLog, base: ScoreLog, keep: readonly boolean[]): SubsetStats {
   const pick = (xs: number[]) => xs.filter((_, i) => keep[i]);
   return {
     n: keep.filter(Boolean).length,
     rd: mean(pick(m.rd)),
-    partShare: mean(pick(m.share)),
+    partShare: mean(pick(m.partShare)),
     rdVsBaseline: pairedDiff(pick(m.rd), pick(base.rd)),
-    shareVsBaseline: pairedDiff(pick(m.share), pick(base.share)),
+    shareVsBaseline: pairedDiff(pick(m.partShare), pick(base.partShare)),
   };
 }
 
@@ -137,13 +137,11 @@ export async function evaluateDemo(dm: DemoModel, opts: DemoEvalOptions): Promis
 
   const test = makeDataset({ perClass: Math.ceil(evalSize / K), seed: dm.meta.testSeed, size });
   const n = evalSize;
-  const per = modes.map(() => ({ rd: [] as number[], main: [] as number[], ref: [] as number[], share: [] as number[], peak: 0, empty: 0 }));
+  const per = modes.map(() => new ScoreLog());
   let correct = 0;
   let neighbour = 0;
   const isNeighbour: boolean[] = [];
   let area = 0;
-  let maskedPixels = 0;
-  let tol = 0;
   const bar = opts.progress ? new Progress(n, 'demo: explaining test images') : null;
   try {
     for (let s = 0; s < n; s += B) {
@@ -168,15 +166,7 @@ export async function evaluateDemo(dm: DemoModel, opts: DemoEvalOptions): Promis
         });
         for (const m of masks) area += m.reduce((a, b) => a + b, 0) / m.length;
         for (let mi = 0; mi < modes.length; mi++) {
-          const sc = await scoreMaps(r.cams[mi], { model, x, size, masks, main: labels, refs, percent, device: opts.device });
-          per[mi].share.push(...sc.partShare);
-          per[mi].peak += sc.pointing.reduce((a, b) => a + b, 0);
-          per[mi].empty += sc.empty;
-          per[mi].rd.push(...sc.rd);
-          per[mi].main.push(...sc.mainDrop);
-          per[mi].ref.push(...sc.refDrop);
-          maskedPixels = sc.maskedPixels;
-          tol = sc.tolerance;
+          per[mi].add(await scoreMaps(r.cams[mi], { model, x, size, masks, main: labels, refs, percent, device: opts.device }));
         }
       } finally {
         r.cams.forEach((c) => c.dispose());
@@ -189,14 +179,14 @@ export async function evaluateDemo(dm: DemoModel, opts: DemoEvalOptions): Promis
       mode: m.spec.name,
       label: m.spec.label,
       rd: mean(per[mi].rd),
-      mainDrop: mean(per[mi].main),
-      refDrop: mean(per[mi].ref),
-      partShare: mean(per[mi].share),
-      peakInPart: per[mi].peak / n,
+      mainDrop: mean(per[mi].mainDrop),
+      refDrop: mean(per[mi].refDrop),
+      partShare: mean(per[mi].partShare),
+      peakInPart: mean(per[mi].pointing),
       emptyMaps: per[mi].empty,
-      partShareByClass: Array.from({ length: K }, (_, c) => mean(per[mi].share.filter((_, i) => test.labels[i] === c))),
+      partShareByClass: Array.from({ length: K }, (_, c) => mean(per[mi].partShare.filter((_, i) => test.labels[i] === c))),
       rdVsBaseline: pairedDiff(per[mi].rd, per[0].rd),
-      shareVsBaseline: pairedDiff(per[mi].share, per[0].share),
+      shareVsBaseline: pairedDiff(per[mi].partShare, per[0].partShare),
       byReference: {
         neighbour: subset(per[mi], per[0], isNeighbour),
         other: subset(per[mi], per[0], isNeighbour.map((b) => !b)),
@@ -204,7 +194,7 @@ export async function evaluateDemo(dm: DemoModel, opts: DemoEvalOptions): Promis
     }));
     const strips = opts.outDir && count > 0 ? await drawStrips(dm, cam, count, opts.outDir, opts.tileScale ?? 3, opts.device) : [];
     const result: DemoEvalResult = {
-      n, accuracy: correct / n, rank1IsNeighbour: neighbour / n, partArea: area / n, percent, maskedPixels, pointTolerance: tol, rows, strips, seconds: (Date.now() - t0) / 1000,
+      n, accuracy: correct / n, rank1IsNeighbour: neighbour / n, partArea: area / n, percent, maskedPixels: per[0].maskedPixels, pointTolerance: per[0].tolerance, rows, strips, seconds: (Date.now() - t0) / 1000,
     };
     if (opts.outDir) {
       await mkdir(opts.outDir, { recursive: true });

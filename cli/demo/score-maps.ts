@@ -68,3 +68,26 @@ export async function scoreMaps(cams: F.Tensor, o: ScoreMapsOptions): Promise<Ma
   }
   return out;
 }
+
+/** One mode's scores over a whole evaluation, image after image, batch after batch. */
+export class ScoreLog {
+  readonly partShare: number[] = [];
+  readonly pointing: number[] = [];
+  readonly rd: number[] = [];
+  readonly mainDrop: number[] = [];
+  readonly refDrop: number[] = [];
+  empty = 0;
+  maskedPixels = 0;
+  tolerance = 0;
+
+  add(sc: MapScores): void {
+    this.partShare.push(...sc.partShare);
+    this.pointing.push(...sc.pointing);
+    this.rd.push(...sc.rd);
+    this.mainDrop.push(...sc.mainDrop);
+    this.refDrop.push(...sc.refDrop);
+    this.empty += sc.empty;
+    this.maskedPixels = sc.maskedPixels;
+    this.tolerance = sc.tolerance;
+  }
+}

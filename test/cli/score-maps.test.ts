@@ -2,7 +2,7 @@
 // masks with answers worked out by hand, and RD on a model whose logits are written down.
 import { describe, expect, it } from 'vitest';
 import * as F from '../../index';
-import { scoreMaps } from '../../cli/demo/score-maps';
+import { ScoreLog, scoreMaps } from '../../cli/demo/score-maps';
 
 const S = 8;
 
@@ -46,6 +46,22 @@ describe('scoreMaps', () => {
     expect(sc.tolerance).toBe(1); // round(8 / 4 / 2)
     expect(sc.partShare[0]).toBeCloseTo(5 / 64, 12);
     expect(sc.pointing).toEqual([1]); // a constant map peaks at its first pixel, which is on the part
+  });
+
+  it('ScoreLog keeps every image of every batch in order', async () => {
+    const mask = new Uint8Array(S * S);
+    mask[0] = 1;
+    const one = new Float32Array(S * S);
+    one[0] = 1; // all mass on the part
+    const log = new ScoreLog();
+    const opts = { model: sumModel, size: S, masks: [mask], main: [0], refs: [[1]], percent: 5 };
+    log.add(await scoreMaps(F.tensor(one, [1, S, S]), { ...opts, x: F.full([1, 3, S, S], 0.05) }));
+    log.add(await scoreMaps(F.zeros([1, S, S]), { ...opts, x: F.full([1, 3, S, S], 0.05) }));
+    expect(log.partShare).toEqual([1, 0]);
+    expect(log.pointing).toEqual([1, 0]);
+    expect(log.empty).toBe(1);
+    expect(log.rd).toHaveLength(2);
+    expect([log.maskedPixels, log.tolerance]).toEqual([3, 1]);
   });
 
   it('rejects maps that do not match the masks', async () => {

@@ -22,7 +22,7 @@ import { BIRD_CLASSES, renderBirdTraits, sampleSeed } from '../birds';
 import { BIRD_PARTS, type BirdPart } from '../birdClasses';
 import { imagesToTensor } from '../model';
 import { mean, pairedDiff } from '../measures';
-import { scoreMaps } from '../score-maps';
+import { ScoreLog, scoreMaps } from '../score-maps';
 import { ATTRIBUTE_PROMPTS, promptIndex } from './captions';
 import { camReshape, type LoadedClipDemo } from './model';
 import { drawClipStrips } from './strips';
@@ -122,12 +122,11 @@ export async function evaluateClipDemo(m: LoadedClipDemo, opts: ClipEvalOptions)
   const cam = new F.FinerCAM({ model: zs, targetLayers: [layer], reshapeTransform: camReshape(m.clip), baseMethod: F.GradCAM });
   const modes = modeSpecs();
   const compareIdx = MODES.findIndex((x) => x.name === 'finer-compare');
-  const per = CLIP_ROWS.map(() => ({ share: [] as number[], peak: [] as number[], rd: [] as number[], empty: 0 }));
+  const per = CLIP_ROWS.map(() => new ScoreLog());
   const partOf: BirdPart[] = [];
   const area: number[] = [];
   let otherState = 0;
   const zsHits = BIRD_PARTS.map(() => 0);
-  let tol = 0;
   const B = opts.batchImages ?? 8;
   const bar = opts.progress ? new Progress(evalSize, 'demo --clip: explaining test images') : null;
   try {
@@ -156,12 +155,7 @@ export async function evaluateClipDemo(m: LoadedClipDemo, opts: ClipEvalOptions)
         const masks = rows.map((r) => r.t.masks[r.part]);
         const main = rows.map((r) => r.target);
         for (let mi = 0; mi < cams.length; mi++) {
-          const sc = await scoreMaps(cams[mi], { model: zs, x, size, masks, main, refs, percent, device: opts.device });
-          per[mi].share.push(...sc.partShare);
-          per[mi].peak.push(...sc.pointing);
-          per[mi].rd.push(...sc.rd);
-          per[mi].empty += sc.empty;
-          tol = sc.tolerance;
+          per[mi].add(await scoreMaps(cams[mi], { model: zs, x, size, masks, main, refs, percent, device: opts.device }));
         }
       } finally {
         cams.forEach((c) => c.dispose());
@@ -176,13 +170,13 @@ export async function evaluateClipDemo(m: LoadedClipDemo, opts: ClipEvalOptions)
     const rows: ClipModeRow[] = CLIP_ROWS.map((spec, mi) => ({
       mode: spec.name,
       label: spec.label,
-      partShare: mean(per[mi].share),
-      peakInPart: mean(per[mi].peak),
+      partShare: mean(per[mi].partShare),
+      peakInPart: mean(per[mi].pointing),
       rd: mean(per[mi].rd),
       emptyMaps: per[mi].empty,
-      partShareByPart: byPart(per[mi].share),
-      shareVsBaseline: pairedDiff(per[mi].share, per[0].share),
-      peakVsBaseline: pairedDiff(per[mi].peak, per[0].peak),
+      partShareByPart: byPart(per[mi].partShare),
+      shareVsBaseline: pairedDiff(per[mi].partShare, per[0].partShare),
+      peakVsBaseline: pairedDiff(per[mi].pointing, per[0].pointing),
       rdVsBaseline: pairedDiff(per[mi].rd, per[0].rd),
     }));
     const strips = opts.outDir && count > 0 ? await drawClipStrips(m, cam, count, opts.outDir, seed, opts.device) : [];
@@ -196,7 +190,7 @@ export async function evaluateClipDemo(m: LoadedClipDemo, opts: ClipEvalOptions)
       referenceIsOtherState: otherState / n,
       partArea: mean(area),
       partAreaByPart: byPart(area),
-      pointTolerance: tol,
+      pointTolerance: per[0].tolerance,
       percent,
       rows,
       strips,
